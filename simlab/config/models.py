@@ -1,0 +1,212 @@
+"""Pydantic models of the three YAML kinds: `Scenario`, `AgentProfile`, `Study`.
+
+Unknown keys are errors (``extra="forbid"``) so a typo never silently changes a
+study. Scenario ids are versioned (``debt-collection-v1``) and bumped when their
+semantics change.
+"""
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from simlab.engine.utility import UtilityFunction
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class IssueSpec(_Strict):
+    """One negotiated issue: a numeric range with a unit."""
+
+    name: str
+    type: Literal["continuous", "integer"] = "continuous"
+    range: tuple[float, float]
+    unit: str = ""
+    description: str = ""
+
+    @field_validator("range")
+    @classmethod
+    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not v[0] < v[1]:
+            raise ValueError("range must be [low, high] with low < high")
+        return v
+
+
+class RoleUtility(_Strict):
+    """A role's linear-additive preferences."""
+
+    weights: dict[str, float]
+    prefer: dict[str, Literal["high", "low"]]
+    reservation: float = Field(0.0, ge=0.0, le=1.0)
+    discount: float = Field(1.0, gt=0.0, le=1.0)
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        if any(w < 0 for w in v.values()) or sum(v.values()) <= 0:
+            raise ValueError("weights must be non-negative with a positive sum")
+        return v
+
+
+class Behaviour(_Strict):
+    """A counterpart behaviour type the scenario knows how to describe in prompts."""
+
+    description: str
+    instructions: str = ""
+
+
+class EthicsRule(_Strict):
+    """A rule a message can break; `patterns` are case-insensitive regexes."""
+
+    id: str
+    description: str
+    applies_to: list[str] = Field(default_factory=list)
+    patterns: list[str]
+
+
+class Scenario(_Strict):
+    """A negotiation scenario (scenarios/*.yaml)."""
+
+    id: str
+    domain: str
+    title: str = ""
+    protocol: Literal["alternating_offers"] = "alternating_offers"
+    roles: list[str]
+    first_mover: str | None = None
+    issues: list[IssueSpec]
+    utilities: dict[str, RoleUtility]
+    deadline: int = Field(20, ge=1, le=1000)
+    facts: dict[str, Any] = Field(default_factory=dict)
+    personas: dict[str, str] = Field(default_factory=dict)
+    context: str = ""
+    behaviours: dict[str, Behaviour] = Field(default_factory=dict)
+    ethics: list[EthicsRule] = Field(default_factory=list)
+    metrics: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("id")
+    @classmethod
+    def _versioned(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[a-z0-9][a-z0-9-]*-v\d+", v):
+            raise ValueError("id must be lowercase words joined by '-' ending in a version, e.g. debt-collection-v1")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Scenario":
+        if len(self.roles) != 2:
+            raise ValueError("roles: alternating offers needs exactly two roles")
+        names = [i.name for i in self.issues]
+        if len(set(names)) != len(names):
+            raise ValueError("issues: names must be unique")
+        for role in self.roles:
+            if role not in self.utilities:
+                raise ValueError(f"utilities: missing role '{role}'")
+            u = self.utilities[role]
+            for label, mapping in (("weights", u.weights), ("prefer", u.prefer)):
+                missing = set(names) - set(mapping)
+                extra = set(mapping) - set(names)
+                if missing or extra:
+                    raise ValueError(
+                        f"utilities.{role}.{label}: must name exactly the issues {names}"
+                        + (f" (missing {sorted(missing)})" if missing else "")
+                        + (f" (unknown {sorted(extra)})" if extra else "")
+                    )
+        extra_roles = set(self.utilities) - set(self.roles)
+        if extra_roles:
+            raise ValueError(f"utilities: unknown roles {sorted(extra_roles)}")
+        if self.first_mover is not None and self.first_mover not in self.roles:
+            raise ValueError(f"first_mover: must be one of {self.roles}")
+        return self
+
+    def issue_ranges(self) -> dict[str, tuple[float, float]]:
+        return {i.name: (float(i.range[0]), float(i.range[1])) for i in self.issues}
+
+    def utility(self, role: str) -> UtilityFunction:
+        """The vectorised utility function of `role`."""
+        u = self.utilities[role]
+        names = tuple(i.name for i in self.issues)
+        w = np.array([u.weights[n] for n in names], dtype=float)
+        return UtilityFunction(
+            issues=names,
+            lows=np.array([i.range[0] for i in self.issues], dtype=float),
+            highs=np.array([i.range[1] for i in self.issues], dtype=float),
+            weights=w / w.sum(),
+            increasing=np.array([u.prefer[n] == "high" for n in names]),
+            reservation=u.reservation,
+            discount=u.discount,
+        )
+
+    def counterpart(self, role: str) -> str:
+        return self.roles[1] if role == self.roles[0] else self.roles[0]
+
+
+class StrategySpec(_Strict):
+    name: str = "vanilla"
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class BackendSpec(_Strict):
+    """Which LLM backend expresses an agent's moves, and how it samples."""
+
+    kind: str = "embedded"
+    model: str | None = None
+    base_url: str | None = None
+    temperature: float = Field(0.7, ge=0.0, le=2.0)
+    max_tokens: int = Field(160, ge=8, le=4096)
+    n_ctx: int = Field(4096, ge=256)
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class AgentProfile(_Strict):
+    """An agent (agents/*.yaml): role, persona, strategy and optional own backend."""
+
+    id: str
+    role: str
+    persona: str = ""
+    behaviour: str | None = None
+    strategy: StrategySpec = Field(default_factory=StrategySpec)
+    backend: BackendSpec | None = None
+
+
+class Study(_Strict):
+    """A study (experiments/*.yaml): scenarios x agent pairings x conditions x seeds x replicates."""
+
+    study: str
+    description: str = ""
+    scenarios: list[str]
+    agents: dict[str, list[str]]
+    conditions: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    seeds: list[int]
+    replicates: int = Field(1, ge=1)
+    backend: BackendSpec = Field(default_factory=BackendSpec)
+    population: int = Field(16, ge=1, description="sessions a worker advances together, one turn per step")
+
+    @field_validator("study")
+    @classmethod
+    def _slug(cls, v: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v):
+            raise ValueError("study must be a slug of letters, digits, '-', '_' or '.'")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("seeds: give at least one seed, e.g. [1, 2, 3]")
+        if len(set(v)) != len(v):
+            raise ValueError("seeds: must be distinct")
+        return v
+
+    @field_validator("agents")
+    @classmethod
+    def _agents(cls, v: dict[str, list[str]]) -> dict[str, list[str]]:
+        for role, ids in v.items():
+            if not ids:
+                raise ValueError(f"agents.{role}: list at least one agent profile")
+        return v

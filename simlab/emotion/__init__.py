@@ -1,0 +1,1 @@
+"""Emotion label spaces, VAD coordinates and detectors."""

@@ -1,0 +1,1 @@
+"""The negotiation engine: utilities, outcome metrics, protocols and the Mesa model."""

@@ -1,0 +1,34 @@
+"""The JSON schema every negotiation turn reply must satisfy, and its prompt text.
+
+A reply is ``{"action": "offer" | "accept" | "walk_away", "offer": {issue:
+number, ...}, "emotion": <label>, "message": <text>}``. Backends with
+constrained decoding (llama.cpp grammars, OpenAI ``json_schema``) are forced to
+emit it, so replies parse.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+ACTIONS = ("offer", "accept", "walk_away")
+
+
+def turn_schema(issues: dict[str, tuple[float, float]], emotions: tuple[str, ...]) -> dict[str, Any]:
+    """The schema for a turn over `issues` (name -> (low, high)) showing one of `emotions`."""
+    return {
+        "type": "object",
+        "properties": {
+            "action": {"type": "string", "enum": list(ACTIONS)},
+            "offer": {
+                "type": "object",
+                "properties": {
+                    name: {"type": "number", "minimum": lo, "maximum": hi} for name, (lo, hi) in issues.items()
+                },
+                "required": list(issues),
+                "additionalProperties": False,
+            },
+            "emotion": {"type": "string", "enum": list(emotions)},
+            "message": {"type": "string", "maxLength": 400},
+        },
+        "required": ["action", "offer", "emotion", "message"],
+        "additionalProperties": False,
+    }

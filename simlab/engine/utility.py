@@ -1,0 +1,86 @@
+"""Linear-additive utility functions with reservation value and time discount.
+
+`UtilityFunction` scores offers for one role: each issue value is normalised to
+[0, 1] on its range (rising or falling with `prefer`), the normalised values are
+weighted and summed, and the result is discounted by ``discount ** (round - 1)``.
+Everything is vectorised: `evaluate` takes an (n, k) array of offers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from simlab.types import Offer
+
+
+@dataclass(frozen=True)
+class UtilityFunction:
+    """Linear-additive utility of one role over the scenario's issues.
+
+    Attributes:
+        issues: issue names in a fixed order.
+        lows, highs: each issue's range.
+        weights: non-negative, summing to 1.
+        increasing: True where more of an issue is better for this role.
+        reservation: utility of no agreement (in [0, 1]).
+        discount: per-round multiplicative discount in (0, 1].
+    """
+
+    issues: tuple[str, ...]
+    lows: np.ndarray
+    highs: np.ndarray
+    weights: np.ndarray
+    increasing: np.ndarray
+    reservation: float = 0.0
+    discount: float = 1.0
+
+    def to_array(self, offer: Offer) -> np.ndarray:
+        return np.array([float(offer[i]) for i in self.issues], dtype=float)
+
+    def to_offer(self, values: np.ndarray) -> Offer:
+        return {name: float(v) for name, v in zip(self.issues, values)}
+
+    def normalised(self, values: np.ndarray) -> np.ndarray:
+        """Per-issue value in [0, 1] (1 = best for this role); shape preserved."""
+        span = np.where(self.highs > self.lows, self.highs - self.lows, 1.0)
+        x = np.clip((np.asarray(values, dtype=float) - self.lows) / span, 0.0, 1.0)
+        return np.where(self.increasing, x, 1.0 - x)
+
+    def evaluate(self, values: np.ndarray, round_: int | np.ndarray = 1) -> np.ndarray:
+        """Discounted utility of each row of `values` (n, k) reached in `round_`."""
+        u = self.normalised(values) @ self.weights
+        return u * self.discount ** (np.asarray(round_) - 1)
+
+    def __call__(self, offer: Offer, round_: int = 1) -> float:
+        return float(self.evaluate(self.to_array(offer)[None, :], round_)[0])
+
+    def undiscounted(self, offer: Offer) -> float:
+        return float((self.normalised(self.to_array(offer)[None, :]) @ self.weights)[0])
+
+    def best_offer(self) -> Offer:
+        return self.to_offer(np.where(self.increasing, self.highs, self.lows))
+
+    def worst_offer(self) -> Offer:
+        return self.to_offer(np.where(self.increasing, self.lows, self.highs))
+
+    def offer_with_utility(self, target: float) -> Offer:
+        """An offer whose undiscounted utility is `target`.
+
+        Concedes on the issues this role weights least first (a trade-off that
+        keeps the most important issues as long as possible), so every offer on
+        the path is the cheapest concession for its utility level.
+        """
+        target = float(np.clip(target, 0.0, 1.0))
+        best = np.where(self.increasing, self.highs, self.lows).astype(float)
+        worst = np.where(self.increasing, self.lows, self.highs).astype(float)
+        values = best.copy()
+        to_give = 1.0 - target
+        for idx in np.argsort(self.weights, kind="stable"):
+            w = self.weights[idx]
+            if to_give <= 1e-12 or w <= 0:
+                continue
+            frac = min(1.0, to_give / w)
+            values[idx] = best[idx] + frac * (worst[idx] - best[idx])
+            to_give -= frac * w
+        return self.to_offer(values)
