@@ -56,11 +56,18 @@ class Observation:
     their_last_message: str | None
     their_offer_utility: float | None
     history: list[dict[str, Any]]
+    their_last_detected: dict[str, float] | None = None
 
 
 @dataclass
 class Decision:
-    """A strategy's choice for one turn. None fields are left to the LLM."""
+    """A strategy's choice for one turn. None fields are left to the LLM.
+
+    `info` is logged with the turn: ``info["belief"]`` (a distribution over
+    counterpart states) goes to ``turns.belief_json`` and ``info["experts"]``
+    (proposals and reliabilities) to ``turns.experts_json``; the rest to
+    ``turns.decision_json``.
+    """
 
     emotion: str | None = None
     offer: Offer | None = None
@@ -80,6 +87,7 @@ class Feedback:
     their_message: str | None = None
     their_offer_utility: float | None = None
     concession: float | None = None
+    their_detected: dict[str, float] | None = None
     agreement: bool | None = None
     final_utility: float | None = None
 

@@ -1,0 +1,130 @@
+"""Compare conditions: one metric of a study's done runs per group, with 95% CIs and effect sizes."""
+from __future__ import annotations
+
+import math
+
+import plotly.graph_objects as go
+import streamlit as st
+
+import dash_common as dc
+from simlab.dashboard_queries import add_intervals, effect_sizes_vs, reference_values, stats_backend
+
+st.title("Compare conditions")
+dc.guard_store()
+
+study = dc.pick_study()
+if not study:
+    st.stop()
+
+metrics = dc.q("metric_catalog", study)
+groups = dc.q("group_options", study)
+if not metrics:
+    st.info(f"Study `{study}` has no finished runs with numeric metrics yet.")
+    st.stop()
+
+metric_keys = [m.key for m in metrics]
+metric_by_key = {m.key: m for m in metrics}
+group_keys = [g.key for g in groups]
+group_by_key = {g.key: g for g in groups}
+
+c1, c2, c3 = st.columns([2, 2, 1])
+default_metric = "col:agreement" if "col:agreement" in metric_keys else metric_keys[0]
+metric_key = c1.selectbox(
+    "Metric", metric_keys, index=metric_keys.index(default_metric), key="metric",
+    format_func=lambda k: metric_by_key[k].label + (" · rate" if metric_by_key[k].binary and not metric_by_key[k].label.endswith("(rate)") else ""),
+    help="Run columns, numeric keys of metrics_json and utilities_json, and outcome rates.",
+)
+group_key = c2.selectbox(
+    "Group by", group_keys, index=0, key="group", format_func=lambda k: group_by_key[k].label,
+    help="Run columns and every key of condition_json / agents_json.",
+)
+metric = metric_by_key[metric_key]
+group = group_by_key[group_key]
+kind = c3.radio("Plot", ["bar", "box"], horizontal=True, key="plot_kind",
+                disabled=metric.binary, help="A rate (0/1 metric) is always drawn as bars.")
+if metric.binary:
+    kind = "bar"
+
+summary = dc.q("group_summary", study, metric, group)
+if summary.empty:
+    st.info(f"No done run of `{study}` has a value for {metric.label}.")
+    st.stop()
+summary = add_intervals(summary, metric.binary)
+
+names = summary["group"].tolist()
+preferred = next((g for g in names if str(g).lower() in ("baseline", "vanilla", "control", "none", "neutral")), names[0])
+baseline = st.selectbox("Baseline group (effect sizes)", names, index=names.index(preferred), key="baseline")
+
+refs = reference_values(study, metric, dc.q("study_config", study))
+
+fig = go.Figure()
+if kind == "bar":
+    fig.add_bar(
+        x=summary["group"], y=summary["mean"], name="mean (95% CI)",
+        error_y=dict(type="data", symmetric=False, array=(summary["ci_high"] - summary["mean"]).fillna(0),
+                     arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
+        text=[f"n={n}" for n in summary["n"]], textposition="inside", marker_color="#4c78a8",
+    )
+else:
+    for row in summary.itertuples(index=False):
+        fig.add_trace(go.Box(
+            x=[row.group], q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.min],
+            upperfence=[row.max], name=str(row.group), marker_color="#4c78a8", showlegend=False,
+        ))
+    fig.add_scatter(
+        x=summary["group"], y=summary["mean"], mode="markers", name="mean (95% CI)",
+        marker=dict(symbol="diamond", size=9, color="#e45756"),
+        error_y=dict(type="data", symmetric=False, array=(summary["ci_high"] - summary["mean"]).fillna(0),
+                     arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
+    )
+if not refs.empty:
+    matched = refs[refs["group"].isin(names)]
+    if not matched.empty:
+        fig.add_scatter(x=matched["group"], y=matched["value"], mode="markers", name="published reference",
+                        marker=dict(symbol="star", size=13, color="#f58518"),
+                        error_y=dict(type="data", symmetric=False,
+                                     array=(matched["ci_high"] - matched["value"]).fillna(0),
+                                     arrayminus=(matched["value"] - matched["ci_low"]).fillna(0)))
+    for r in refs[~refs["group"].isin(names)].itertuples(index=False):
+        fig.add_hline(y=r.value, line_dash="dot", line_color="#f58518",
+                      annotation_text=f"reference: {r.group} ({r.source})" if r.source else f"reference: {r.group}")
+fig.update_layout(
+    height=420, margin=dict(l=10, r=10, t=40, b=10), title=f"{metric.label} by {group.label} · {study}",
+    yaxis_title=metric.label + (" (rate)" if metric.binary else ""), xaxis_title=group.label,
+    xaxis_type="category",
+)
+st.plotly_chart(fig, key="compare_chart")
+
+st.markdown("**Per group**")
+st.dataframe(
+    summary[["group", "n", "mean", "ci_low", "ci_high", "sd", "min", "q1", "median", "q3", "max"]],
+    hide_index=True, key="summary_table",
+    column_config={c: st.column_config.NumberColumn(c, format="%.3f")
+                   for c in ("mean", "ci_low", "ci_high", "sd", "min", "q1", "median", "q3", "max")},
+)
+
+effects = effect_sizes_vs(summary, baseline, metric.binary)
+effect_name = "Cohen's h" if metric.binary else "Cohen's d"
+st.markdown(f"**Effect sizes against `{baseline}`** ({effect_name}, 95% CI)")
+if effects.empty:
+    st.caption("Only one group: nothing to compare against.")
+else:
+    effects = effects.rename(columns={"effect": effect_name})
+    st.dataframe(
+        effects, hide_index=True, key="effects_table",
+        column_config={
+            **{c: st.column_config.NumberColumn(c, format="%.3f")
+               for c in ("mean", "baseline_mean", "difference", effect_name, "effect_ci_low", "effect_ci_high")},
+            "p_value": st.column_config.NumberColumn("p", format="%.4f",
+                                                     help="Welch t-test (means) or two-proportion z-test (rates)"),
+        },
+    )
+if not refs.empty:
+    st.markdown("**Published reference values** (drawn beside the lab's estimates, never used to compute them)")
+    st.dataframe(refs, hide_index=True, key="refs_table")
+
+notes = [f"Only runs with status `done`. CIs: {'Wilson' if metric.binary else 'Student t'} 95%.",
+         f"Statistics: {stats_backend()}."]
+if any(isinstance(x, float) and math.isnan(x) for x in summary["ci_low"]):
+    notes.append("Groups with n < 2 have no interval.")
+st.caption(" ".join(notes))

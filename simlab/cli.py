@@ -1,0 +1,165 @@
+"""The `simlab` command line (Typer).
+
+Every `SimlabError` becomes one line on stderr and a non-zero exit code; no
+traceback for user errors.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+from simlab.errors import ConfigError, SimlabError
+from simlab.store.store import DEFAULT_STORE
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="simlab: LLM agents negotiating under emotional pressure.")
+console = Console(width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
+
+StoreOpt = typer.Option(DEFAULT_STORE, "--store", help="DuckDB run store file.")
+
+
+@app.command()
+def validate(path: Path = typer.Argument(..., help="A scenario, agent or study YAML file.")) -> None:
+    """Check a config file; print every problem (file, field, hint) or what it resolved to."""
+    from simlab.config.loader import validate_file
+
+    kind, model, problems = validate_file(path)
+    if problems:
+        for line in problems:
+            err.print(line, markup=False, highlight=False)
+        raise typer.Exit(1)
+    console.print(f"{path}: valid {kind}", markup=False)
+    console.print_json(json.dumps(model.model_dump(), default=str))  # type: ignore[union-attr]
+    if kind == "study":
+        from simlab.sweep.expand import expand_study
+
+        specs = expand_study(model, path)  # type: ignore[arg-type]
+        console.print(f"{len(specs)} runs in {len({s.condition for s in specs})} conditions", markup=False)
+
+
+@app.command()
+def run(
+    study: Path = typer.Argument(..., help="Study YAML (experiments/*.yaml)."),
+    workers: int = typer.Option(1, "--workers", "-w", help="Worker processes."),
+    backend: Optional[str] = typer.Option(None, "--backend", help="Override the study's backend kind (embedded, openai, transformers, scripted)."),
+    store: Path = StoreOpt,
+    no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the LLM response cache."),
+) -> None:
+    """Run a study (skipping runs already stored) and print a table per condition."""
+    from simlab.llm.base import BACKENDS
+    from simlab.store.store import RunStore
+    from simlab.sweep.execute import DEFAULT_CACHE
+    from simlab.sweep.runner import run_study
+    from simlab.sweep.summary import summary_table
+
+    if backend is not None and backend not in BACKENDS:
+        raise ConfigError(f"--backend: unknown backend '{backend}'; use one of {', '.join(BACKENDS.names())}")
+    cache = None if no_cache else store.parent / DEFAULT_CACHE.name
+    with Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False,
+    ) as progress:
+        task = progress.add_task("runs", total=None)
+
+        def on_progress(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = run_study(study, workers=workers, backend=backend, store_path=store, cache_path=cache, on_progress=on_progress)
+    console.print(
+        f"study {result.study_id}: {result.planned} runs planned, {result.skipped} already stored, "
+        f"{result.ran} ran ({result.failed} failed) in {result.wall_s:.1f}s",
+        markup=False,
+    )
+    for e in result.errors[:5]:
+        err.print(f"failed run {e}", markup=False)
+    console.print(summary_table(RunStore(store, read_only=True), result.study_id))
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def show(run_id: str = typer.Argument(..., help="A run id (or a unique prefix)."), store: Path = StoreOpt) -> None:
+    """Print one run's transcript: round, speaker, offer, emotion, message, utilities."""
+    from simlab.store.store import RunStore
+    from simlab.sweep.summary import transcript_table
+
+    header, table = transcript_table(RunStore(store, read_only=True), run_id)
+    console.print(header, markup=False)
+    console.print(table)
+
+
+@app.command()
+def runs(study_id: str = typer.Argument(...), store: Path = StoreOpt, limit: int = typer.Option(20, "--limit")) -> None:
+    """List a study's runs (id, condition, seed, outcome)."""
+    from rich.table import Table
+
+    from simlab.store.store import RunStore
+
+    df = RunStore(store, read_only=True).query(
+        "SELECT run_id, condition, seed, status, outcome, rounds, utility_a, utility_b FROM runs WHERE study_id = ? ORDER BY condition, seed LIMIT ?",
+        [study_id, limit],
+    )
+    table = Table(title=f"runs of {study_id}")
+    for c in df.columns:
+        table.add_column(c)
+    for row in df.itertuples(index=False):
+        table.add_row(*[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row])
+    console.print(table)
+
+
+@app.command()
+def summary(study_id: str = typer.Argument(...), store: Path = StoreOpt) -> None:
+    """Print the per-condition table of a stored study."""
+    from simlab.store.store import RunStore
+    from simlab.sweep.summary import summary_table
+
+    console.print(summary_table(RunStore(store, read_only=True), study_id))
+
+
+@app.command()
+def export(
+    study_id: str = typer.Argument(...),
+    format: str = typer.Option("parquet", "--format", help="parquet or csv"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default exports/<study_id>)."),
+    store: Path = StoreOpt,
+) -> None:
+    """Export a study's runs, turns and LLM calls to Parquet (or CSV) files."""
+    from simlab.store.export import export_study
+
+    paths = export_study(store, study_id, format, out)
+    for p in paths:
+        console.print(str(p), markup=False)
+
+
+def main() -> None:
+    """Entry point: run the app, turning SimlabError into one line."""
+    try:
+        app(standalone_mode=False)
+    except SimlabError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        sys.exit(exc.exit_code)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted", markup=False)
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted: finished runs are stored; run the study again to resume", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # click usage errors
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            err.print(f"error: {exc.format_message()}", markup=False)
+            sys.exit(2)
+        raise
+
+
+if __name__ == "__main__":
+    main()

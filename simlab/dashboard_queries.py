@@ -1,0 +1,915 @@
+"""Read-only queries behind the Streamlit dashboard (``simlab dashboard``).
+
+Objects: `StoreStatus` and `check_store` (is the file there, a simlab store,
+this schema version, empty?), `StoreReader` (every query a page runs),
+`Metric` and `GroupOption` (what the compare page can plot and group by),
+`RunFilter` (the run explorer's filters), and the small statistics the compare
+page draws (`add_intervals`, `effect_sizes_vs`), plus helpers that turn one
+run's JSON columns into plot-ready frames (`reservation_values`,
+`offer_trajectories`, `belief_frame`, `reliability_frame`).
+
+A study may be running while the dashboard reads: the writer opens the file per
+batch and closes it between batches, and DuckDB locks other processes out while
+it is open. So every query opens a read-only connection, runs, and closes it
+again, retrying while the file is locked; no connection is ever held.
+Filtering and aggregation happen in DuckDB (SQL), never by loading all turns
+into pandas: a page touches at most one run's turns.
+
+The confidence-interval and effect-size math here is deliberately minimal
+(t-interval for means, Wilson for proportions, Cohen's d / h with normal-theory
+intervals); when `simlab.stats.effect_sizes` provides the same functions the
+page uses those instead (`stats_backend` says which one is in use).
+"""
+from __future__ import annotations
+
+import json
+import math
+import re
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+import pandas as pd
+
+from simlab.errors import StoreError
+from simlab.store.schema import SCHEMA_VERSION
+
+LOCK_RETRY_S = 10.0
+"""How long a query waits for a writer to release the file before giving up."""
+
+_SAFE_KEY = re.compile(r"^[^\"\\\x00-\x1f]{1,200}$")
+
+
+# --------------------------------------------------------------------------- connection
+@contextmanager
+def read_connection(path: str | Path, retry_s: float = LOCK_RETRY_S) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open `path` read-only (retrying while a writer holds it), yield, close.
+
+    Raises:
+        StoreError: the file is missing, not a DuckDB file, or stays locked
+            longer than `retry_s`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"store {path} does not exist")
+    deadline = time.monotonic() + retry_s
+    wait = 0.02
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+            break
+        except duckdb.IOException as exc:
+            text = str(exc).lower()
+            if "lock" not in text and "resource temporarily unavailable" not in text:
+                raise StoreError(f"store {path} cannot be opened ({exc}); is it a DuckDB file?") from None
+            if time.monotonic() > deadline:
+                raise StoreError(
+                    f"store {path} stayed locked by another process for {retry_s:.0f} s ({exc}); "
+                    "a writer is holding it open: try again in a moment"
+                ) from None
+            time.sleep(wait)
+            wait = min(wait * 2, 0.25)
+        except duckdb.Error as exc:
+            raise StoreError(f"store {path} cannot be opened ({exc}); is it a DuckDB file?") from None
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+# --------------------------------------------------------------------------- store status
+@dataclass(frozen=True)
+class StoreStatus:
+    """What `check_store` found: `kind` is ok, empty, missing, not_duckdb, not_simlab, schema or locked."""
+
+    kind: str
+    message: str
+    path: str
+    schema_version: int | None = None
+    n_studies: int = 0
+    n_runs: int = 0
+    n_turns: int = 0
+
+    @property
+    def ok(self) -> bool:
+        """True when pages can query the store (it may still be empty)."""
+        return self.kind in ("ok", "empty")
+
+
+def check_store(path: str | Path) -> StoreStatus:
+    """Classify the store at `path` with a message a user can act on; never raises."""
+    p = Path(path)
+    where = str(p)
+    if not p.exists():
+        return StoreStatus(
+            "missing",
+            f"No run store at `{where}`. Run a study first (`simlab run experiments/<study>.yaml`) "
+            "or start the dashboard with `simlab dashboard --store PATH`.",
+            where,
+        )
+    if not p.is_file():
+        return StoreStatus("missing", f"`{where}` is not a file; pass the DuckDB store with `--store PATH`.", where)
+    try:
+        with read_connection(p) as con:
+            tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+            if "meta" not in tables:
+                return StoreStatus(
+                    "not_simlab",
+                    f"`{where}` is a DuckDB file but not a simlab run store (it has no `meta` table). "
+                    "Pass the right file with `--store PATH`.",
+                    where,
+                )
+            row = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            try:
+                version = int(row[0]) if row else 0
+            except (TypeError, ValueError):
+                version = 0
+            if version != SCHEMA_VERSION:
+                age = "an older" if version < SCHEMA_VERSION else "a newer"
+                return StoreStatus(
+                    "schema",
+                    f"`{where}` was written by {age} simlab (store schema version {version}); this dashboard "
+                    f"reads schema version {SCHEMA_VERSION}. Open it with the simlab that wrote it, or run the "
+                    "study again into a new store (`simlab run ... --store NEW_PATH`).",
+                    where,
+                    schema_version=version,
+                )
+            missing = {"studies", "runs", "turns"} - tables
+            if missing:
+                return StoreStatus(
+                    "not_simlab",
+                    f"`{where}` lacks the tables {sorted(missing)}; it is not a complete simlab run store.",
+                    where,
+                    schema_version=version,
+                )
+            n_studies = con.execute("SELECT count(*) FROM studies").fetchone()[0]
+            n_runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
+    except StoreError as exc:
+        kind = "locked" if "locked" in str(exc) else "not_duckdb"
+        if kind == "not_duckdb":
+            return StoreStatus(
+                kind, f"`{where}` cannot be read as a DuckDB run store. Pass the right file with `--store PATH`.", where
+            )
+        return StoreStatus(kind, str(exc), where)
+    if n_studies == 0 and n_runs == 0:
+        return StoreStatus(
+            "empty",
+            f"The store `{where}` is empty: no studies or runs yet. Start one with "
+            "`simlab run experiments/<study>.yaml`; this page refreshes when runs arrive.",
+            where,
+            schema_version=version,
+        )
+    return StoreStatus("ok", "", where, schema_version=version, n_studies=n_studies, n_runs=n_runs)
+
+
+def store_fingerprint(path: str | Path) -> tuple[int, int, int]:
+    """(mtime_ns, size, wal size) of the store: changes whenever a writer commits. Cache key for pages."""
+    p = Path(path)
+    try:
+        st = p.stat()
+    except OSError:
+        return (0, 0, 0)
+    try:
+        wal = Path(str(p) + ".wal").stat().st_size
+    except OSError:
+        wal = 0
+    return (st.st_mtime_ns, st.st_size, wal)
+
+
+# --------------------------------------------------------------------------- metrics and groups
+@dataclass(frozen=True)
+class Metric:
+    """A number per run the compare page can plot.
+
+    `key` is stable (``col:utility_a``, ``metrics:recovery_rate``,
+    ``utilities:debtor``, ``outcome:walk_away``); `sql` is the expression over
+    a `runs` row, with JSON paths bound through `params`; `binary` metrics are
+    0/1 per run, so their mean is a rate (Wilson CI, Cohen's h).
+    """
+
+    key: str
+    label: str
+    sql: str
+    binary: bool = False
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GroupOption:
+    """A column the compare page can group runs by (`sql` yields text)."""
+
+    key: str
+    label: str
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+_BASE_METRICS: list[tuple[str, str, bool]] = [
+    ("agreement", "agreement rate", True),
+    ("utility_a", "utility A", False),
+    ("utility_b", "utility B", False),
+    ("social_welfare", "social welfare", False),
+    ("pareto_distance", "Pareto distance", False),
+    ("nash_distance", "Nash distance", False),
+    ("rounds", "rounds", False),
+    ("n_turns", "turns", False),
+    ("ethics_violations", "ethics violations", False),
+    ("parse_failures", "parse failures", False),
+    ("prompt_tokens", "prompt tokens", False),
+    ("completion_tokens", "completion tokens", False),
+    ("wall_s", "wall time (s)", False),
+    ("llm_s", "LLM time (s)", False),
+]
+
+_BASE_GROUPS: list[tuple[str, str]] = [
+    ("condition", "condition"),
+    ("scenario", "scenario"),
+    ("backend", "backend"),
+    ("model", "model"),
+    ("domain", "domain"),
+    ("protocol", "protocol"),
+    ("agents_json", "agents"),
+    ("replicate", "replicate"),
+    ("seed", "seed"),
+]
+
+_NUMERIC_JSON = ("BIGINT", "UBIGINT", "DOUBLE", "BOOLEAN", "HUGEINT", "INTEGER")
+
+
+def _json_path(*keys: str) -> str:
+    return "$" + "".join(f'."{k}"' for k in keys)
+
+
+def _json_metric_sql(column: str, param: str) -> str:
+    return f"TRY_CAST(json_extract({column}, ${param}) AS DOUBLE)"
+
+
+# --------------------------------------------------------------------------- statistics
+def _effect_module():
+    try:
+        from simlab.stats import effect_sizes  # type: ignore[attr-defined]
+    except Exception:  # the stats package may not exist yet, or fail to import
+        return None
+    return effect_sizes
+
+
+def stats_backend() -> str:
+    """Which module computes intervals and effect sizes: simlab.stats.effect_sizes or this one."""
+    mod = _effect_module()
+    if mod is not None and all(hasattr(mod, n) for n in ("cohens_d_from_stats", "cohens_h")):
+        return "simlab.stats.effect_sizes"
+    return "simlab.dashboard_queries (minimal built-in math)"
+
+
+def _t_crit(df: float, level: float = 0.95) -> float:
+    from scipy import stats
+
+    return float(stats.t.ppf(0.5 + level / 2, df))
+
+
+def wilson_interval(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion k/n."""
+    from scipy import stats
+
+    if n <= 0:
+        return (math.nan, math.nan)
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return (max(0.0, centre - half), min(1.0, centre + half))
+
+
+def mean_interval(mean: float, sd: float, n: int, level: float = 0.95) -> tuple[float, float]:
+    """Student-t interval of a mean from summary statistics."""
+    if n < 2 or sd is None or not math.isfinite(sd):
+        return (math.nan, math.nan)
+    half = _t_crit(n - 1, level) * sd / math.sqrt(n)
+    return (mean - half, mean + half)
+
+
+def cohens_d(m1: float, s1: float, n1: int, m0: float, s0: float, n0: int) -> tuple[float, float, float]:
+    """Cohen's d of group 1 against group 0 (pooled SD) with a normal-theory 95% CI."""
+    mod = _effect_module()
+    if mod is not None and hasattr(mod, "cohens_d_from_stats"):
+        try:
+            res = mod.cohens_d_from_stats(m1, s1, n1, m0, s0, n0)
+            if isinstance(res, tuple) and len(res) == 3:
+                return tuple(float(x) for x in res)  # type: ignore[return-value]
+            value = float(getattr(res, "value", res))
+            lo, hi = getattr(res, "ci", (math.nan, math.nan))
+            return (value, float(lo), float(hi))
+        except Exception:
+            pass
+    if n1 < 2 or n0 < 2:
+        return (math.nan, math.nan, math.nan)
+    pooled = math.sqrt(((n1 - 1) * s1 * s1 + (n0 - 1) * s0 * s0) / (n1 + n0 - 2))
+    if pooled == 0:
+        return (math.nan, math.nan, math.nan)
+    d = (m1 - m0) / pooled
+    se = math.sqrt((n1 + n0) / (n1 * n0) + d * d / (2 * (n1 + n0)))
+    return (d, d - 1.96 * se, d + 1.96 * se)
+
+
+def cohens_h(p1: float, n1: int, p0: float, n0: int) -> tuple[float, float, float]:
+    """Cohen's h = 2 asin sqrt(p1) - 2 asin sqrt(p0) with a normal-theory 95% CI."""
+    if n1 < 1 or n0 < 1:
+        return (math.nan, math.nan, math.nan)
+    h = 2 * math.asin(math.sqrt(min(max(p1, 0.0), 1.0))) - 2 * math.asin(math.sqrt(min(max(p0, 0.0), 1.0)))
+    mod = _effect_module()
+    if mod is not None and hasattr(mod, "cohens_h"):
+        try:
+            res = mod.cohens_h(p1, p0)
+            h = float(getattr(res, "value", res[0] if isinstance(res, tuple) else res))
+        except Exception:
+            pass
+    se = math.sqrt(1 / n1 + 1 / n0)
+    return (h, h - 1.96 * se, h + 1.96 * se)
+
+
+def add_intervals(summary: pd.DataFrame, binary: bool, level: float = 0.95) -> pd.DataFrame:
+    """Add ci_low / ci_high (95%: Wilson for a rate, t for a mean) to a `group_summary` frame."""
+    out = summary.copy()
+    lows, highs = [], []
+    for row in out.itertuples(index=False):
+        n = int(row.n)
+        if binary:
+            lo, hi = wilson_interval(row.mean * n, n, level)
+        else:
+            lo, hi = mean_interval(row.mean, row.sd if row.sd is not None else math.nan, n, level)
+        lows.append(lo)
+        highs.append(hi)
+    out["ci_low"] = lows
+    out["ci_high"] = highs
+    return out
+
+
+def effect_sizes_vs(summary: pd.DataFrame, baseline: str, binary: bool) -> pd.DataFrame:
+    """Each group against `baseline`: difference, Cohen's d (means) or h (rates), 95% CI and a p-value.
+
+    The p-value is Welch's t-test from summary statistics for means, a pooled
+    two-proportion z-test for rates.
+    """
+    from scipy import stats
+
+    base = summary[summary["group"] == baseline]
+    cols = ["group", "n", "mean", "baseline_mean", "difference", "effect", "effect_ci_low", "effect_ci_high", "p_value"]
+    if base.empty:
+        return pd.DataFrame(columns=cols)
+    b = base.iloc[0]
+    rows = []
+    for r in summary.itertuples(index=False):
+        if r.group == baseline:
+            continue
+        n1, n0 = int(r.n), int(b["n"])
+        if binary:
+            eff, lo, hi = cohens_h(r.mean, n1, b["mean"], n0)
+            p_pool = (r.mean * n1 + b["mean"] * n0) / max(n1 + n0, 1)
+            se = math.sqrt(p_pool * (1 - p_pool) * (1 / max(n1, 1) + 1 / max(n0, 1)))
+            p = float(2 * stats.norm.sf(abs(r.mean - b["mean"]) / se)) if se > 0 else math.nan
+        else:
+            s1 = float(r.sd) if r.sd is not None and not pd.isna(r.sd) else math.nan
+            s0 = float(b["sd"]) if b["sd"] is not None and not pd.isna(b["sd"]) else math.nan
+            eff, lo, hi = cohens_d(r.mean, s1, n1, b["mean"], s0, n0)
+            if n1 >= 2 and n0 >= 2 and (s1 > 0 or s0 > 0):
+                p = float(stats.ttest_ind_from_stats(r.mean, s1, n1, b["mean"], s0, n0, equal_var=False).pvalue)
+            else:
+                p = math.nan
+        rows.append([r.group, n1, r.mean, b["mean"], r.mean - b["mean"], eff, lo, hi, p])
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --------------------------------------------------------------------------- references
+def reference_values(study_id: str, metric: Metric, config: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Published reference values for this study and metric from `simlab.stats.references`, if present.
+
+    Returns a frame with group, value, ci_low, ci_high, source (empty when the
+    module or a matching reference is absent). References are drawn beside the
+    lab's estimates, never used to compute them.
+    """
+    cols = ["group", "value", "ci_low", "ci_high", "source"]
+    try:
+        from simlab.stats import references  # type: ignore[attr-defined]
+    except Exception:
+        return pd.DataFrame(columns=cols)
+    items: list[Any] = []
+    name = metric.key.split(":", 1)[-1]
+    finder = getattr(references, "references_for", None) or getattr(references, "find_references", None)
+    try:
+        if finder is not None:
+            try:
+                items = list(finder(study_id, name))
+            except TypeError:
+                items = list(finder(study=study_id, metric=name))
+        else:
+            pool = getattr(references, "REFERENCES", None)
+            if isinstance(pool, dict):
+                pool = list(pool.values())
+            items = list(pool or [])
+    except Exception:
+        return pd.DataFrame(columns=cols)
+    wanted_study = {study_id, str((config or {}).get("references", "")), str((config or {}).get("reference", ""))}
+    rows = []
+    for it in items:
+        get = it.get if isinstance(it, dict) else (lambda k, d=None, _it=it: getattr(_it, k, d))
+        m = get("metric")
+        if m is not None and str(m) not in (name, metric.label, metric.key):
+            continue
+        st = get("study") or get("study_id")
+        if finder is None and st is not None and str(st) not in wanted_study:
+            continue
+        value = get("value")
+        if value is None:
+            continue
+        ci = get("ci") or (get("ci_low"), get("ci_high"))
+        lo, hi = (ci[0], ci[1]) if isinstance(ci, (tuple, list)) and len(ci) == 2 else (None, None)
+        rows.append([
+            str(get("group") or get("condition") or get("label") or "reference"),
+            float(value),
+            float(lo) if lo is not None else math.nan,
+            float(hi) if hi is not None else math.nan,
+            str(get("source") or get("citation") or ""),
+        ])
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --------------------------------------------------------------------------- run explorer helpers
+@dataclass
+class RunFilter:
+    """The run explorer's filters; empty lists mean 'any'."""
+
+    study_id: str | None = None
+    scenarios: list[str] = field(default_factory=list)
+    conditions: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    backends: list[str] = field(default_factory=list)
+    agreement: bool | None = None
+    parse_failed_only: bool = False
+    run_id_prefix: str = ""
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        clauses, params = ["TRUE"], {}
+        if self.study_id:
+            clauses.append("study_id = $study")
+            params["study"] = self.study_id
+        for name, col, values in (
+            ("scen", "scenario", self.scenarios),
+            ("cond", "condition", self.conditions),
+            ("stat", "status", self.statuses),
+            ("back", "backend", self.backends),
+        ):
+            if values:
+                clauses.append(f"list_contains(${name}::VARCHAR[], {col})")
+                params[name] = list(values)
+        if self.agreement is not None:
+            clauses.append("agreement = $agree")
+            params["agree"] = self.agreement
+        if self.parse_failed_only:
+            clauses.append("parse_failures > 0")
+        if self.run_id_prefix.strip():
+            clauses.append("starts_with(run_id, $prefix)")
+            params["prefix"] = self.run_id_prefix.strip()
+        return " AND ".join(clauses), params
+
+
+def _loads(text: Any) -> Any:
+    if text is None or (isinstance(text, float) and math.isnan(text)):
+        return None
+    if isinstance(text, (dict, list)):
+        return text
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _find_utilities(spec: Any, depth: int = 0) -> dict[str, Any] | None:
+    if not isinstance(spec, dict) or depth > 3:
+        return None
+    u = spec.get("utilities")
+    if isinstance(u, dict) and any(isinstance(v, dict) and "reservation" in v for v in u.values()):
+        return u
+    for key in ("scenario", "resolved_scenario", "spec"):
+        found = _find_utilities(spec.get(key), depth + 1)
+        if found:
+            return found
+    for v in spec.values():
+        if isinstance(v, dict):
+            found = _find_utilities(v, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def reservation_values(spec_json: Any) -> dict[str, float]:
+    """role -> reservation utility from a run's spec_json (``utilities.<role>.reservation``), or {}."""
+    u = _find_utilities(_loads(spec_json))
+    if not u:
+        return {}
+    out = {}
+    for role, cfg in u.items():
+        if isinstance(cfg, dict) and cfg.get("reservation") is not None:
+            try:
+                out[str(role)] = float(cfg["reservation"])
+            except (TypeError, ValueError):
+                continue
+    return out
+
+
+def roles_of(turns: pd.DataFrame, spec_json: Any = None) -> list[str]:
+    """The two roles in speaking order (from spec_json's roles when present)."""
+    spec = _loads(spec_json)
+    roles: list[str] = []
+    for cand in (spec, spec.get("scenario") if isinstance(spec, dict) else None):
+        if isinstance(cand, dict) and isinstance(cand.get("roles"), list):
+            roles = [str(r) for r in cand["roles"]]
+            break
+    if not roles and not turns.empty:
+        roles = [str(r) for r in pd.unique(turns["role"].dropna())]
+    return roles
+
+
+def offer_trajectories(turns: pd.DataFrame, roles: list[str]) -> pd.DataFrame:
+    """Long frame: for every offer, its utility to each role.
+
+    Columns: turn_index, round, proposer, to_role, utility. A turn by role R
+    gives utility_self to R and utility_other to the other role.
+    """
+    rows = []
+    if turns.empty:
+        return pd.DataFrame(columns=["turn_index", "round", "proposer", "to_role", "utility"])
+    for t in turns.itertuples(index=False):
+        proposer = str(t.role) if t.role is not None else str(t.speaker)
+        other = next((r for r in roles if r != proposer), "other")
+        for to_role, value in ((proposer, t.utility_self), (other, t.utility_other)):
+            if value is None or pd.isna(value):
+                continue
+            rows.append([int(t.turn_index), t.round, proposer, to_role, float(value)])
+    return pd.DataFrame(rows, columns=["turn_index", "round", "proposer", "to_role", "utility"])
+
+
+def belief_frame(turns: pd.DataFrame) -> pd.DataFrame:
+    """Long frame of belief_json ({state: prob}): turn_index, round, role, state, prob."""
+    rows = []
+    for t in turns.itertuples(index=False):
+        belief = _loads(t.belief_json)
+        if isinstance(belief, dict) and isinstance(belief.get("belief"), dict):
+            belief = belief["belief"]
+        if not isinstance(belief, dict):
+            continue
+        for state, prob in belief.items():
+            if isinstance(prob, (int, float)) and not isinstance(prob, bool):
+                rows.append([int(t.turn_index), t.round, str(t.role), str(state), float(prob)])
+    return pd.DataFrame(rows, columns=["turn_index", "round", "role", "state", "prob"])
+
+
+def reliability_frame(turns: pd.DataFrame) -> pd.DataFrame:
+    """Long frame of experts_json["reliabilities"] ({expert: w}): turn_index, round, role, expert, weight."""
+    rows = []
+    for t in turns.itertuples(index=False):
+        experts = _loads(t.experts_json)
+        rel = experts.get("reliabilities") if isinstance(experts, dict) else None
+        if not isinstance(rel, dict):
+            continue
+        for expert, w in rel.items():
+            if isinstance(w, (int, float)) and not isinstance(w, bool):
+                rows.append([int(t.turn_index), t.round, str(t.role), str(expert), float(w)])
+    return pd.DataFrame(rows, columns=["turn_index", "round", "role", "expert", "weight"])
+
+
+def format_offer(offer_json: Any) -> str:
+    """'issue=value, ...' for a turn's offer_json, or ''."""
+    offer = _loads(offer_json)
+    if not isinstance(offer, dict):
+        return ""
+    parts = []
+    for k, v in offer.items():
+        if isinstance(v, float):
+            parts.append(f"{k}={v:,.4g}")
+        else:
+            parts.append(f"{k}={v}")
+    return ", ".join(parts)
+
+
+# --------------------------------------------------------------------------- the reader
+RUN_LIST_COLUMNS = (
+    "run_id", "study_id", "scenario", "condition", "seed", "replicate", "backend", "model", "status",
+    "outcome", "agreement", "utility_a", "utility_b", "rounds", "n_turns", "parse_failures", "finished_at",
+)
+
+TURN_COLUMNS = (
+    "turn_index", "round", "speaker", "role", "action", "offer_json", "emotion", "message", "parse_failed",
+    "utility_self", "utility_other", "decision_json", "ethics_json", "detected_json", "belief_json", "experts_json",
+)
+
+
+class StoreReader:
+    """Every query the dashboard runs, each on its own brief read-only connection.
+
+    Args:
+        path: the DuckDB run store.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def df(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pd.DataFrame:
+        """Run `sql` read-only and return a DataFrame."""
+        with read_connection(self.path) as con:
+            return con.execute(sql, params if params is not None else []).df()
+
+    def rows(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> list[tuple]:
+        with read_connection(self.path) as con:
+            return con.execute(sql, params if params is not None else []).fetchall()
+
+    # ---- studies ------------------------------------------------------------------------
+    def study_ids(self) -> list[str]:
+        return [r[0] for r in self.rows(
+            "SELECT study_id FROM (SELECT study_id, created_at FROM studies UNION ALL "
+            "SELECT DISTINCT study_id, NULL FROM runs WHERE study_id NOT IN (SELECT study_id FROM studies)) "
+            "WHERE study_id IS NOT NULL ORDER BY created_at DESC NULLS LAST, study_id"
+        )]
+
+    def studies_overview(self) -> pd.DataFrame:
+        """One row per study: plan, done / failed / parse failures, models, backends, time and tokens."""
+        return self.df(
+            """
+            WITH agg AS (
+                SELECT study_id,
+                       count(*) AS runs,
+                       count_if(status = 'done') AS done,
+                       count_if(status = 'failed') AS failed,
+                       count_if(parse_failures > 0) AS runs_with_parse_failures,
+                       coalesce(sum(parse_failures), 0) AS parse_failures,
+                       string_agg(DISTINCT model, ', ' ORDER BY model) AS models,
+                       string_agg(DISTINCT backend, ', ' ORDER BY backend) AS backends,
+                       count(DISTINCT scenario) AS scenarios,
+                       count(DISTINCT condition) AS conditions,
+                       sum(wall_s) AS run_time_s,
+                       sum(llm_s) AS llm_time_s,
+                       coalesce(sum(prompt_tokens), 0) AS prompt_tokens,
+                       coalesce(sum(completion_tokens), 0) AS completion_tokens,
+                       min(finished_at) AS first_finished,
+                       max(finished_at) AS last_finished
+                FROM runs GROUP BY study_id
+            ),
+            ids AS (SELECT study_id FROM studies UNION SELECT study_id FROM agg)
+            SELECT ids.study_id, s.description, s.n_runs_planned AS planned,
+                   coalesce(a.done, 0) AS done, coalesce(a.failed, 0) AS failed,
+                   coalesce(a.runs_with_parse_failures, 0) AS runs_with_parse_failures,
+                   coalesce(a.parse_failures, 0) AS parse_failures,
+                   a.models, a.backends, a.scenarios, a.conditions,
+                   a.run_time_s, a.llm_time_s,
+                   date_diff('millisecond', coalesce(s.created_at, a.first_finished), a.last_finished) / 1000.0
+                       AS elapsed_s,
+                   a.prompt_tokens, a.completion_tokens,
+                   coalesce(a.prompt_tokens, 0) + coalesce(a.completion_tokens, 0) AS tokens,
+                   s.created_at, a.last_finished, s.config_path
+            FROM ids LEFT JOIN studies s USING (study_id) LEFT JOIN agg a USING (study_id)
+            WHERE ids.study_id IS NOT NULL
+            ORDER BY s.created_at DESC NULLS LAST, ids.study_id
+            """
+        )
+
+    def study_config(self, study_id: str) -> dict[str, Any]:
+        rows = self.rows("SELECT config_json, description, config_path FROM studies WHERE study_id = ?", [study_id])
+        if not rows:
+            return {}
+        cfg = _loads(rows[0][0])
+        return cfg if isinstance(cfg, dict) else {"config": rows[0][0]}
+
+    def study_llm_calls(self, study_id: str) -> pd.DataFrame:
+        """LLM call totals of one study per backend/model (calls, cache hits, parse failures, latency)."""
+        return self.df(
+            """
+            SELECT c.backend, c.model, count(*) AS calls, count_if(c.cache_hit) AS cache_hits,
+                   count_if(c.parse_failed) AS parse_failed, sum(c.prompt_tokens) AS prompt_tokens,
+                   sum(c.prompt_tokens_evaluated) AS prompt_tokens_evaluated,
+                   sum(c.completion_tokens) AS completion_tokens, avg(c.latency_s) AS mean_latency_s
+            FROM llm_calls c SEMI JOIN (SELECT run_id FROM runs WHERE study_id = $s) r ON c.run_id = r.run_id
+            GROUP BY ALL ORDER BY calls DESC
+            """,
+            {"s": study_id},
+        )
+
+    def study_breakdown(self, study_id: str) -> pd.DataFrame:
+        """Runs of one study per scenario x condition x status."""
+        return self.df(
+            """
+            SELECT scenario, condition, status, count(*) AS runs, avg(agreement::DOUBLE) AS agreement_rate,
+                   sum(parse_failures) AS parse_failures
+            FROM runs WHERE study_id = $s GROUP BY ALL ORDER BY scenario, condition, status
+            """,
+            {"s": study_id},
+        )
+
+    # ---- live progress --------------------------------------------------------------------
+    def study_progress(self, study_id: str, window_s: float = 300.0, now: datetime | None = None) -> dict[str, Any]:
+        """Planned vs finished runs, recent throughput (runs/min over the last `window_s` of finishes) and ETA.
+
+        Timestamps in the store are naive UTC (as the writer stores them).
+        """
+        row = self.rows(
+            """
+            SELECT (SELECT n_runs_planned FROM studies WHERE study_id = $s),
+                   count_if(status = 'done'), count_if(status = 'failed'), count(*),
+                   min(finished_at), max(finished_at),
+                   (SELECT created_at FROM studies WHERE study_id = $s)
+            FROM runs WHERE study_id = $s
+            """,
+            {"s": study_id},
+        )[0]
+        planned, done, failed, total, first, last, created = row
+        recent = 0
+        span = 0.0
+        if last is not None:
+            start = first if created is None else min(first, created)
+            span = min(window_s, max((last - start).total_seconds(), 0.0))
+            recent = self.rows(
+                "SELECT count(*) FROM runs WHERE study_id = $s AND finished_at > $t",
+                {"s": study_id, "t": last - pd.Timedelta(seconds=span)},
+            )[0][0] if span > 0 else 0
+        rate_per_s = recent / span if span > 0 else None
+        remaining = max((planned or 0) - total, 0) if planned is not None else None
+        eta_s = remaining / rate_per_s if (remaining and rate_per_s) else (0.0 if remaining == 0 else None)
+        now = now or datetime.now(timezone.utc).replace(tzinfo=None)
+        idle_s = (now - last).total_seconds() if last is not None else None
+        return {
+            "study_id": study_id,
+            "planned": planned,
+            "done": done,
+            "failed": failed,
+            "finished": total,
+            "remaining": remaining,
+            "runs_per_min": rate_per_s * 60 if rate_per_s else None,
+            "eta_s": eta_s,
+            "last_finished": last,
+            "idle_s": idle_s,
+            "running": bool(planned and total < planned),
+        }
+
+    def throughput_series(self, study_id: str, bucket: str = "1 minute") -> pd.DataFrame:
+        """Runs finished per time bucket (aggregated in DuckDB)."""
+        if bucket not in ("10 seconds", "1 minute", "10 minutes", "1 hour"):
+            raise ValueError(f"bucket must be one of 10 seconds / 1 minute / 10 minutes / 1 hour, not {bucket!r}")
+        return self.df(
+            f"""
+            SELECT time_bucket(INTERVAL '{bucket}', finished_at) AS t, count_if(status = 'done') AS done,
+                   count_if(status = 'failed') AS failed
+            FROM runs WHERE study_id = $s AND finished_at IS NOT NULL GROUP BY 1 ORDER BY 1
+            """,
+            {"s": study_id},
+        )
+
+    # ---- compare conditions --------------------------------------------------------------
+    def metric_catalog(self, study_id: str) -> list[Metric]:
+        """Numeric metrics of a study's done runs: base columns, numeric keys of metrics_json
+        (one nested level too) and utilities_json, and outcome rates. Only metrics with data are listed."""
+        present = self.rows(
+            "SELECT " + ", ".join(f"count({c})" for c, _, _ in _BASE_METRICS)
+            + " FROM runs WHERE study_id = $s AND status = 'done'",
+            {"s": study_id},
+        )[0]
+        metrics = [Metric(f"col:{c}", label, f"{c}::DOUBLE", binary) for (c, label, binary), n in zip(_BASE_METRICS, present) if n]
+        for column, prefix in (("metrics_json", "metrics"), ("utilities_json", "utilities")):
+            found = self.rows(
+                f"""
+                WITH k1 AS (
+                    SELECT {column} AS j, unnest(json_keys({column})) AS k FROM runs
+                    WHERE study_id = $s AND status = 'done' AND json_valid({column})
+                      AND json_type({column}) = 'OBJECT'
+                ),
+                top AS (SELECT k AS key, NULL::VARCHAR AS sub, json_extract(j, '$."' || k || '"') AS v FROM k1),
+                nested AS (
+                    SELECT key, unnest(json_keys(v)) AS sub, v FROM top WHERE json_type(v) = 'OBJECT'
+                ),
+                leaves AS (
+                    SELECT key, sub, v FROM top
+                    UNION ALL SELECT key, sub, json_extract(v, '$."' || sub || '"') FROM nested
+                )
+                SELECT key, sub, bool_and(json_type(v) IN {_NUMERIC_JSON!r}) AS numeric,
+                       bool_and(json_type(v) = 'BOOLEAN' OR TRY_CAST(v AS DOUBLE) IN (0, 1)) AS binary,
+                       count(*) AS n
+                FROM leaves WHERE json_type(v) <> 'NULL'
+                GROUP BY key, sub ORDER BY key, sub NULLS FIRST
+                """,
+                {"s": study_id},
+            )
+            for key, sub, numeric, binary, _n in found:
+                if not numeric or not _SAFE_KEY.match(key) or (sub is not None and not _SAFE_KEY.match(sub)):
+                    continue
+                keys = (key,) if sub is None else (key, sub)
+                name = ".".join(keys)
+                label = f"utility of {name}" if prefix == "utilities" else name
+                metrics.append(Metric(
+                    f"{prefix}:{name}", label, _json_metric_sql(column, "mpath"), bool(binary), {"mpath": _json_path(*keys)}
+                ))
+        outcomes = self.rows(
+            "SELECT DISTINCT outcome FROM runs WHERE study_id = $s AND status = 'done' AND outcome IS NOT NULL ORDER BY 1",
+            {"s": study_id},
+        )
+        for (outcome,) in outcomes:
+            metrics.append(Metric(f"outcome:{outcome}", f"outcome = {outcome} (rate)", "(outcome = $oval)::DOUBLE", True, {"oval": outcome}))
+        return metrics
+
+    def group_options(self, study_id: str) -> list[GroupOption]:
+        """Columns to group by: run columns plus every key of condition_json and agents_json."""
+        opts = [GroupOption(c, label, f"CAST({c} AS VARCHAR)") for c, label in _BASE_GROUPS]
+        for column, prefix, label in (("condition_json", "cond", "condition"), ("agents_json", "agent", "agent")):
+            keys = self.rows(
+                f"""
+                SELECT k, bool_or(json_type({column}, '$."' || k || '"') = 'OBJECT') AS is_obj,
+                       bool_or(json_exists({column}, '$."' || k || '"."strategy"')) AS has_strategy
+                FROM (SELECT {column}, unnest(json_keys({column})) AS k FROM runs
+                      WHERE study_id = $s AND json_valid({column}) AND json_type({column}) = 'OBJECT')
+                GROUP BY k ORDER BY k
+                """,
+                {"s": study_id},
+            )
+            for k, is_obj, has_strategy in keys:
+                if not _SAFE_KEY.match(k):
+                    continue
+                path = _json_path(k)
+                if prefix == "agent" and is_obj:
+                    opts.append(GroupOption(
+                        f"agent:{k}", f"agent: {k}",
+                        f"coalesce(json_extract_string({column}, $gpath || '.\"id\"'), json_extract_string({column}, $gpath))",
+                        {"gpath": path},
+                    ))
+                    if has_strategy:
+                        opts.append(GroupOption(
+                            f"strategy:{k}", f"strategy: {k}",
+                            f"coalesce(json_extract_string({column}, $gpath || '.\"strategy\".\"name\"'), "
+                            f"json_extract_string({column}, $gpath || '.\"strategy\"'))",
+                            {"gpath": path},
+                        ))
+                else:
+                    opts.append(GroupOption(f"{prefix}:{k}", f"{label}: {k}", f"json_extract_string({column}, $gpath)", {"gpath": path}))
+        return opts
+
+    def group_summary(self, study_id: str, metric: Metric, group: GroupOption) -> pd.DataFrame:
+        """Per group of a study's done runs: n, mean, sd and the five-number summary of `metric`."""
+        params = {"s": study_id, **metric.params, **group.params}
+        return self.df(
+            f"""
+            WITH r AS (
+                SELECT CAST({group.sql} AS VARCHAR) AS grp, CAST({metric.sql} AS DOUBLE) AS y
+                FROM runs WHERE study_id = $s AND status = 'done'
+            )
+            SELECT coalesce(grp, '(none)') AS "group", count(y) AS n, avg(y) AS mean, stddev_samp(y) AS sd,
+                   min(y) AS min, quantile_cont(y, 0.25) AS q1, median(y) AS median,
+                   quantile_cont(y, 0.75) AS q3, max(y) AS max
+            FROM r WHERE y IS NOT NULL GROUP BY 1 ORDER BY 1
+            """,
+            params,
+        )
+
+    # ---- run explorer ---------------------------------------------------------------------
+    def run_filter_values(self, study_id: str | None) -> dict[str, list[str]]:
+        """Distinct scenario, condition, status and backend values (for the filter widgets)."""
+        where, params = ("study_id = $s", {"s": study_id}) if study_id else ("TRUE", {})
+        out = {}
+        for col in ("scenario", "condition", "status", "backend"):
+            out[col] = [r[0] for r in self.rows(
+                f"SELECT DISTINCT {col} FROM runs WHERE {where} AND {col} IS NOT NULL ORDER BY 1", params
+            )]
+        return out
+
+    def count_runs(self, flt: RunFilter) -> int:
+        where, params = flt.where()
+        return int(self.rows(f"SELECT count(*) FROM runs WHERE {where}", params)[0][0])
+
+    def list_runs(self, flt: RunFilter, limit: int = 100, offset: int = 0) -> pd.DataFrame:
+        """One page of runs matching `flt`, newest first."""
+        where, params = flt.where()
+        params = {**params, "lim": int(limit), "off": int(offset)}
+        return self.df(
+            f"SELECT {', '.join(RUN_LIST_COLUMNS)} FROM runs WHERE {where} "
+            "ORDER BY finished_at DESC NULLS LAST, run_id LIMIT $lim OFFSET $off",
+            params,
+        )
+
+    def run(self, run_id: str) -> dict[str, Any] | None:
+        """The runs row of `run_id` as a dict, or None."""
+        frame = self.df("SELECT * FROM runs WHERE run_id = $r", {"r": run_id})
+        if frame.empty:
+            return None
+        return {k: (None if _isna(v) else v) for k, v in frame.iloc[0].to_dict().items()}
+
+    def run_turns(self, run_id: str) -> pd.DataFrame:
+        """The turns of one run, in order."""
+        return self.df(
+            f"SELECT {', '.join(TURN_COLUMNS)} FROM turns WHERE run_id = $r ORDER BY turn_index", {"r": run_id}
+        )
+
+
+def _isna(v: Any) -> bool:
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False

@@ -1,0 +1,358 @@
+"""Protocols: the `AlternatingOffers` negotiation session and the `PROTOCOLS` registry.
+
+A session is a state machine over turns. The engine asks it for the current
+speaker's `ChatRequest` (`next_request`), sends the requests of all sessions of
+a step as one batch, and hands each reply back (`apply`). The speaker's
+strategy decides the emotion (and possibly the move); the LLM words it and
+fills whatever the strategy left open. Deadline in rounds (a round is one turn
+of each side); accept ends with agreement on the counterpart's last offer, walk
+away or the deadline without one.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from simlab.config.models import AgentProfile, Scenario
+from simlab.emotion.labels import DEFAULT_SPACE
+from simlab.engine import prompts
+from simlab.engine.ethics import EthicsChecker
+from simlab.engine.outcome import ParetoFrontier, evaluate_metric
+from simlab.engine.turn_schema import ACTIONS, turn_schema
+from simlab.engine.utility import UtilityFunction
+from simlab.llm.base import ChatRequest, ChatResponse
+from simlab.llm.templates import realise
+from simlab.registry import Registry
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
+from simlab.strategies.concession import time_dependent_target
+from simlab.types import Offer, derive_seed
+
+PROTOCOLS: Registry[type] = Registry("protocol", entry_point_group="simlab.protocols")
+
+Detector = Callable[[str], dict[str, float]]
+
+
+@dataclass
+class Party:
+    """One side of a session: profile, strategy and utility."""
+
+    role: str
+    profile: AgentProfile
+    strategy: EmotionStrategy
+    utility: UtilityFunction
+
+
+@dataclass
+class PendingTurn:
+    role: str
+    decision: Decision
+    request: ChatRequest
+    their_offer_utility: float | None
+
+
+@PROTOCOLS.register("alternating_offers")
+class AlternatingOffers:
+    """One bilateral multi-issue negotiation under the alternating-offers protocol.
+
+    Args:
+        run_id: the run's id (also the dialogue id for backend KV caches).
+        scenario: the resolved scenario.
+        profiles: role -> agent profile.
+        rng: this run's generator; every draw of the run comes from it.
+        facts: case facts (the scenario's, possibly from a case bank).
+        detector: optional text -> emotion distribution, logged per turn and
+            passed to strategies.
+        backend_options: temperature and max_tokens for requests.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        scenario: Scenario,
+        profiles: dict[str, AgentProfile],
+        rng: np.random.Generator,
+        facts: dict[str, Any] | None = None,
+        detector: Detector | None = None,
+        temperature: float = 0.7,
+        max_tokens: int = 160,
+        emotions: tuple[str, ...] = DEFAULT_SPACE,
+    ) -> None:
+        self.run_id = run_id
+        self.scenario = scenario
+        self.rng = rng
+        self.facts = dict(scenario.facts if facts is None else facts)
+        self.detector = detector
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.emotions = emotions
+        self.issues = scenario.issue_ranges()
+        self.integer_issues = {i.name for i in scenario.issues if i.type == "integer"}
+        self.schema = turn_schema(self.issues, emotions)
+        self.ethics = EthicsChecker(scenario.ethics)
+        self.parties: dict[str, Party] = {}
+        for role in scenario.roles:
+            profile = profiles[role]
+            cls = STRATEGIES.get(profile.strategy.name)
+            strategy = cls(**profile.strategy.params)
+            utility = scenario.utility(role)
+            strategy.reset(
+                StrategyContext(
+                    role=role,
+                    counterpart_role=scenario.counterpart(role),
+                    utility=utility,
+                    deadline=scenario.deadline,
+                    rng=rng,
+                    issues=self.issues,
+                    facts=self.facts,
+                    emotions=emotions,
+                )
+            )
+            self.parties[role] = Party(role, profile, strategy, utility)
+        self.order = [scenario.first_mover or scenario.roles[0], scenario.counterpart(scenario.first_mover or scenario.roles[0])]
+        self.turns: list[dict[str, Any]] = []
+        self.calls: list[dict[str, Any]] = []
+        self.done = False
+        self.outcome: str | None = None
+        self.agreement: Offer | None = None
+        self.pending: PendingTurn | None = None
+        self.error: str | None = None
+
+    # ---- turn mechanics --------------------------------------------------
+    @property
+    def turn_index(self) -> int:
+        return len(self.turns)
+
+    @property
+    def round(self) -> int:
+        return self.turn_index // 2 + 1
+
+    def speaker(self) -> str:
+        return self.order[self.turn_index % 2]
+
+    def _last(self, role: str) -> dict[str, Any] | None:
+        for t in reversed(self.turns):
+            if t["role"] == role:
+                return t
+        return None
+
+    def observation(self, role: str) -> Observation:
+        mine, theirs = self._last(role), self._last(self.scenario.counterpart(role))
+        their_offer = theirs["offer"] if theirs and theirs["action"] == "offer" else None
+        return Observation(
+            round=self.round,
+            time=self.round / self.scenario.deadline,
+            own_last_offer=mine["offer"] if mine else None,
+            their_last_offer=their_offer,
+            their_last_emotion=theirs["emotion"] if theirs else None,
+            their_last_message=theirs["message"] if theirs else None,
+            their_offer_utility=self.parties[role].utility.undiscounted(their_offer) if their_offer else None,
+            history=list(self.turns),
+            their_last_detected=theirs.get("detected") if theirs else None,
+        )
+
+    def _fallback_move(self, role: str, decision: Decision, obs: Observation) -> dict[str, Any]:
+        """The policy's own complete move: the strategy's choices, gaps filled by linear concession."""
+        party = self.parties[role]
+        offer = decision.offer
+        action = decision.action
+        if offer is None or action is None:
+            target = time_dependent_target(obs.time, 1.0, party.utility.reservation)
+            linear = party.utility.offer_with_utility(target)
+            offer = offer or linear
+            if action is None:
+                accept = obs.their_offer_utility is not None and obs.their_offer_utility >= target - 1e-9
+                action = "accept" if accept else "offer"
+        move = {"action": action, "offer": self._clean_offer(offer), "emotion": decision.emotion or "neutral"}
+        move["message"] = realise(move, int(self.rng.integers(0, 1 << 16)), prompts.units(self.scenario))
+        return move
+
+    def _clean_offer(self, offer: dict[str, Any]) -> Offer:
+        out: Offer = {}
+        for name, (lo, hi) in self.issues.items():
+            v = float(offer.get(name, lo)) if isinstance(offer.get(name, lo), (int, float)) else lo
+            v = min(max(v, lo), hi)
+            out[name] = float(round(v)) if name in self.integer_issues else round(v, 4)
+        return out
+
+    def next_request(self) -> ChatRequest:
+        """The current speaker's request (the strategy decides first)."""
+        assert not self.done
+        role = self.speaker()
+        obs = self.observation(role)
+        decision = self.parties[role].strategy.choose(obs)
+        if decision.emotion is not None and decision.emotion not in self.emotions:
+            decision.emotion = "neutral"
+        if decision.action == "accept" and obs.their_last_offer is None:
+            decision.action = "offer"
+        fallback = self._fallback_move(role, decision, obs)
+        messages = prompts.build_messages(
+            self.scenario, self.parties[role].profile, role, self.facts, self.emotions,
+            self.turns, self.round, decision, obs.their_offer_utility,
+        )
+        request = ChatRequest(
+            messages=messages,
+            json_schema=self.schema,
+            temperature=self.temperature,
+            max_tokens=self.max_tokens,
+            seed=derive_seed(self.rng),
+            fallback=fallback,
+            session=f"{self.run_id}:{role}",
+        )
+        self.pending = PendingTurn(role, decision, request, obs.their_offer_utility)
+        return request
+
+    def apply(self, response: ChatResponse) -> None:
+        """Finish the pending turn with the backend's reply."""
+        assert self.pending is not None
+        pending, self.pending = self.pending, None
+        role, decision = pending.role, pending.decision
+        other = self.scenario.counterpart(role)
+        reply = response.parsed if response.parsed is not None else None
+        parse_failed = bool(response.parse_failed or reply is None)
+        if reply is None:
+            reply = pending.request.fallback or {}
+        llm_action = reply.get("action") if reply.get("action") in ACTIONS else "offer"
+        action = decision.action or llm_action
+        their_last = self._last(other)
+        if action == "accept" and (their_last is None or their_last["action"] != "offer"):
+            action = "offer"
+        offer = self._clean_offer(decision.offer or reply.get("offer") or pending.request.fallback["offer"])  # type: ignore[index]
+        emotion = decision.emotion or (reply.get("emotion") if reply.get("emotion") in self.emotions else "neutral")
+        message = str(reply.get("message") or "")
+        if action == "accept":
+            offer = dict(their_last["offer"])  # type: ignore[index]
+        turn: dict[str, Any] = {
+            "turn_index": self.turn_index,
+            "round": self.round,
+            "role": role,
+            "speaker": self.parties[role].profile.id,
+            "action": action,
+            "offer": offer,
+            "emotion": emotion,
+            "message": message,
+            "parse_failed": parse_failed,
+            "utility_self": self.parties[role].utility.undiscounted(offer),
+            "utility_other": self.parties[other].utility.undiscounted(offer),
+            "decision": {
+                "emotion": decision.emotion,
+                "offer": decision.offer,
+                "action": decision.action,
+                "llm_action": reply.get("action"),
+                "rationale": decision.rationale,
+                **{k: v for k, v in decision.info.items() if k not in ("belief", "experts")},
+            },
+            "belief": decision.info.get("belief"),
+            "experts": decision.info.get("experts"),
+            "ethics": self.ethics.violations(message, role),
+            "detected": self.detector(message) if self.detector else None,
+        }
+        self._record_calls(response)
+        self.turns.append(turn)
+        self._feedback(other, turn)
+        if action == "accept":
+            self._finish("agreement", offer)
+        elif action == "walk_away":
+            self._finish("walk_away", None)
+        elif self.turn_index >= 2 * self.scenario.deadline:
+            self._finish("timeout", None)
+
+    def _record_calls(self, response: ChatResponse) -> None:
+        attempts = list(response.extra.get("attempts", [])) + [response.to_dict()]
+        for a in attempts:
+            self.calls.append(
+                {
+                    "run_id": self.run_id,
+                    "turn_index": self.turn_index,
+                    "attempt": a.get("attempt", 0),
+                    "model": a.get("model"),
+                    "is_llm": a.get("is_llm"),
+                    "prompt_tokens": a.get("prompt_tokens", 0),
+                    "prompt_tokens_evaluated": a.get("prompt_tokens_evaluated", 0),
+                    "completion_tokens": a.get("completion_tokens", 0),
+                    "latency_s": a.get("latency_s", 0.0),
+                    "cache_hit": a.get("cache_hit", False),
+                    "parse_failed": a.get("parse_failed", False) or a.get("parsed") is None,
+                }
+            )
+
+    def _feedback(self, role: str, turn: dict[str, Any]) -> None:
+        prev = [t for t in self.turns[:-1] if t["role"] == turn["role"] and t["action"] == "offer"]
+        u = self.parties[role].utility
+        now = u.undiscounted(turn["offer"]) if turn["action"] == "offer" else None
+        before = u.undiscounted(prev[-1]["offer"]) if prev else None
+        self.parties[role].strategy.update(
+            Feedback(
+                kind="turn",
+                round=turn["round"],
+                their_offer=turn["offer"] if turn["action"] == "offer" else None,
+                their_emotion=turn["emotion"],
+                their_message=turn["message"],
+                their_offer_utility=now,
+                concession=(now - before) if (now is not None and before is not None) else None,
+                their_detected=turn["detected"],
+            )
+        )
+
+    def fail(self, exc: BaseException) -> None:
+        """End the run as failed (it is stored with status 'failed' and retried on resume)."""
+        self.done = True
+        self.pending = None
+        self.outcome = "error"
+        self.error = f"{type(exc).__name__}: {exc}"
+
+    def _finish(self, outcome: str, agreement: Offer | None) -> None:
+        self.done = True
+        self.outcome = outcome
+        self.agreement = agreement
+        for role, party in self.parties.items():
+            party.strategy.update(
+                Feedback(
+                    kind="end",
+                    round=self.round,
+                    agreement=agreement is not None,
+                    final_utility=self.final_utilities()[role],
+                )
+            )
+
+    # ---- results -----------------------------------------------------------
+    @property
+    def rounds(self) -> int:
+        return math.ceil(len(self.turns) / 2)
+
+    def final_utilities(self) -> dict[str, float]:
+        """Discounted utility of the agreement in its round, else the reservation value."""
+        out = {}
+        for role, party in self.parties.items():
+            if self.agreement is None:
+                out[role] = party.utility.reservation
+            else:
+                out[role] = party.utility(self.agreement, self.rounds)
+        return out
+
+    def metrics(self) -> dict[str, Any]:
+        a, b = self.scenario.roles
+        ua, ub = self.parties[a].utility, self.parties[b].utility
+        frontier = ParetoFrontier.from_utilities(ua, ub)
+        if self.agreement is not None:
+            point = (ua.undiscounted(self.agreement), ub.undiscounted(self.agreement))
+        else:
+            point = (ua.reservation, ub.reservation)
+        nash = frontier.nash_point(ua.reservation, ub.reservation)
+        final = self.final_utilities()
+        env: dict[str, Any] = {k: v for k, v in self.facts.items() if isinstance(v, (int, float))}
+        env.update({n: (self.agreement or {}).get(n, 0.0) for n in self.issues})
+        env.update({"agreement": 1.0 if self.agreement else 0.0, "rounds": float(self.rounds)})
+        env.update({f"u_{r}": u for r, u in final.items()})
+        custom = {name: evaluate_metric(expr, env) for name, expr in self.scenario.metrics.items()}
+        return {
+            "utilities": final,
+            "undiscounted": {a: point[0], b: point[1]},
+            "social_welfare": final[a] + final[b],
+            "pareto_distance": frontier.distance(point),
+            "nash_point": nash,
+            "nash_distance": float(np.hypot(point[0] - nash[0], point[1] - nash[1])) if nash else None,
+            "custom": custom,
+        }

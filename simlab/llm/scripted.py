@@ -1,0 +1,50 @@
+"""`ScriptedBackend`: a deterministic template realiser with no language model.
+
+It answers each request with the request's `fallback` move (the agent policy's
+own move, worded by `simlab.llm.templates`), so sweeps and tests run without a
+model. It is **not an LLM**: `is_llm` is False, its model id is
+``scripted-template (not an LLM)`` and every table that shows a run says so.
+"""
+from __future__ import annotations
+
+import json
+import time
+
+from simlab.config.models import BackendSpec
+from simlab.llm.base import ChatRequest, ChatResponse, parse_json_reply
+from simlab.llm.templates import realise
+
+
+class ScriptedBackend:
+    """Returns the fallback move of each request as JSON; no model involved."""
+
+    is_llm = False
+
+    def __init__(self, spec: BackendSpec | None = None) -> None:
+        self.model_id = "scripted-template (not an LLM)"
+
+    def generate(self, requests: list[ChatRequest]) -> list[ChatResponse]:
+        out = []
+        for req in requests:
+            t0 = time.perf_counter()
+            move = dict(req.fallback or {})
+            if req.json_schema is not None:
+                move.setdefault("message", realise(move, req.seed))
+                text = json.dumps(move, sort_keys=True)
+                parsed = parse_json_reply(text, req.json_schema)
+            else:
+                text = move.get("message") or realise(move, req.seed)
+                parsed = None
+            out.append(
+                ChatResponse(
+                    text=text,
+                    parsed=parsed,
+                    model=self.model_id,
+                    latency_s=time.perf_counter() - t0,
+                    is_llm=False,
+                )
+            )
+        return out
+
+    def close(self) -> None:
+        pass

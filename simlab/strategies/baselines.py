@@ -1,0 +1,48 @@
+"""Baselines: the vanilla LLM negotiator, a fixed emotion, a random emotion.
+
+`vanilla` leaves offer, acceptance and emotion to the LLM (the baseline the
+emotion-strategy literature compares against). `fixed_emotion` and
+`random_emotion` set only the emotion and let the LLM choose the offer; they
+are the "fixed neutral" and "random emotion" controls of the tournament.
+"""
+from __future__ import annotations
+
+from simlab.emotion.labels import DEFAULT_SPACE
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Observation
+
+
+@STRATEGIES.register("vanilla")
+class VanillaStrategy(EmotionStrategy):
+    """The LLM decides everything: offer, acceptance and emotion."""
+
+    name = "vanilla"
+    description = "no strategy: the LLM chooses offer, acceptance and emotion"
+
+    def choose(self, obs: Observation) -> Decision:
+        return Decision(rationale="vanilla: left to the LLM")
+
+
+@STRATEGIES.register("fixed_emotion")
+class FixedEmotionStrategy(EmotionStrategy):
+    """Always shows `emotion` (default neutral); the LLM chooses the offer."""
+
+    name = "fixed_emotion"
+    description = "a fixed emotion every turn"
+
+    def choose(self, obs: Observation) -> Decision:
+        emotion = str(self.params.get("emotion", "neutral"))
+        return Decision(emotion=emotion, rationale=f"fixed emotion {emotion}")
+
+
+@STRATEGIES.register("random_emotion")
+class RandomEmotionStrategy(EmotionStrategy):
+    """Shows an emotion drawn uniformly from the label space each turn (from ctx.rng)."""
+
+    name = "random_emotion"
+    description = "a uniformly random emotion every turn"
+
+    def choose(self, obs: Observation) -> Decision:
+        assert self.ctx is not None
+        space = self.ctx.emotions or DEFAULT_SPACE
+        emotion = str(space[int(self.ctx.rng.integers(len(space)))])
+        return Decision(emotion=emotion, rationale="random emotion")

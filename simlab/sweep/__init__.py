@@ -1,0 +1,1 @@
+"""Study expansion (`expand_study`), execution (`run_study`) and resume."""

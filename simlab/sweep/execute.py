@@ -1,0 +1,161 @@
+"""Turn `RunSpec`s into finished `RunRecord`s inside one process.
+
+`build_backend` stacks the wrappers around the chosen backend (response cache,
+then repair-and-fallback). `execute_specs` runs specs through one
+`NegotiationModel`, keeping up to `population` sessions in flight so each step
+sends a full batch, and yields each run's record as soon as it finishes.
+"""
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+from simlab.config.models import BackendSpec
+from simlab.engine.model import NegotiationModel
+from simlab.engine.protocol import AlternatingOffers
+from simlab.llm.base import BACKENDS, LLMBackend
+from simlab.store.store import RunRecord
+from simlab.sweep.expand import RunSpec
+
+DEFAULT_CACHE = Path("runs/llm_cache.sqlite")
+
+
+def build_backend(spec: BackendSpec, cache_path: Path | None = DEFAULT_CACHE) -> LLMBackend:
+    """The backend of `spec`, wrapped: repair(cache(backend)). The scripted backend is not cached."""
+    inner: LLMBackend = BACKENDS.get(spec.kind)(spec)
+    if inner.is_llm and cache_path is not None:
+        from simlab.llm.cache import CachedBackend, ResponseCache
+
+        inner = CachedBackend(inner, ResponseCache(cache_path))
+    if inner.is_llm:
+        from simlab.llm.repair import RepairingBackend
+
+        inner = RepairingBackend(inner)
+    return inner
+
+
+def make_session(spec: RunSpec) -> AlternatingOffers:
+    scenario = spec.scenario_model()
+    backend = spec.backend_spec()
+    return AlternatingOffers(
+        run_id=spec.run_id,
+        scenario=scenario,
+        profiles=spec.profile_models(),
+        rng=spec.rng(),
+        temperature=backend.temperature,
+        max_tokens=backend.max_tokens,
+    )
+
+
+def _j(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True)
+
+
+def record_of(spec: RunSpec, session: AlternatingOffers, wall_s: float, backend: LLMBackend) -> RunRecord:
+    """The store rows of a finished session."""
+    now = datetime.now(timezone.utc).replace(tzinfo=None)
+    roles = session.scenario.roles
+    base = {
+        "run_id": spec.run_id,
+        "study_id": spec.study_id,
+        "scenario": session.scenario.id,
+        "domain": session.scenario.domain,
+        "protocol": session.scenario.protocol,
+        "condition": spec.condition,
+        "condition_json": _j(spec.condition_values),
+        "seed": spec.seed,
+        "replicate": spec.replicate,
+        "backend": spec.backend["kind"],
+        "model": backend.model_id,
+        "is_llm": backend.is_llm,
+        "agents_json": _j({r: spec.profiles[r]["id"] for r in roles}),
+        "spec_json": _j(spec.to_json()),
+        "wall_s": wall_s,
+        "finished_at": now,
+    }
+    if session.error is not None:
+        return RunRecord(run={**base, "status": "failed", "error": session.error, "outcome": "error"})
+    m = session.metrics()
+    calls = session.calls
+    run = {
+        **base,
+        "status": "done",
+        "outcome": session.outcome,
+        "agreement": session.agreement is not None,
+        "agreed_offer_json": _j(session.agreement),
+        "utilities_json": _j({"final": m["utilities"], "undiscounted": m["undiscounted"], "nash_point": m["nash_point"]}),
+        "utility_a": m["utilities"][roles[0]],
+        "utility_b": m["utilities"][roles[1]],
+        "rounds": session.rounds,
+        "n_turns": len(session.turns),
+        "social_welfare": m["social_welfare"],
+        "pareto_distance": m["pareto_distance"],
+        "nash_distance": m["nash_distance"],
+        "metrics_json": _j(m["custom"]),
+        "ethics_violations": sum(len(t["ethics"]) for t in session.turns),
+        "parse_failures": sum(bool(t["parse_failed"]) for t in session.turns),
+        "prompt_tokens": sum(c["prompt_tokens"] or 0 for c in calls),
+        "completion_tokens": sum(c["completion_tokens"] or 0 for c in calls),
+        "llm_s": sum(c["latency_s"] or 0.0 for c in calls),
+    }
+    turns = [
+        {
+            "run_id": spec.run_id,
+            "turn_index": t["turn_index"],
+            "round": t["round"],
+            "speaker": t["speaker"],
+            "role": t["role"],
+            "action": t["action"],
+            "offer_json": _j(t["offer"]),
+            "emotion": t["emotion"],
+            "message": t["message"],
+            "parse_failed": t["parse_failed"],
+            "utility_self": t["utility_self"],
+            "utility_other": t["utility_other"],
+            "decision_json": _j(t["decision"]),
+            "ethics_json": _j(t["ethics"]),
+            "detected_json": _j(t["detected"]),
+            "belief_json": _j(t["belief"]),
+            "experts_json": _j(t["experts"]),
+        }
+        for t in session.turns
+    ]
+    llm_calls = [{**c, "backend": spec.backend["kind"]} for c in calls]
+    return RunRecord(run=run, turns=turns, llm_calls=llm_calls)
+
+
+def execute_specs(specs: Iterable[RunSpec], backend: LLMBackend, population: int = 16, seed: int = 0) -> Iterator[RunRecord]:
+    """Run `specs` through one NegotiationModel, `population` sessions at a time."""
+    queue = list(specs)
+    model = NegotiationModel(backend, seed=seed)
+    started: dict[str, tuple[RunSpec, float]] = {}
+
+    def refill() -> None:
+        while queue and len(model.sessions) < population:
+            spec = queue.pop(0)
+            try:
+                session = make_session(spec)
+            except Exception as exc:  # noqa: BLE001 - stored as a failed run
+                yield_failed.append((spec, exc))
+                continue
+            started[spec.run_id] = (spec, time.perf_counter())
+            model.add_session(session)
+
+    yield_failed: list[tuple[RunSpec, BaseException]] = []
+    refill()
+    while model.sessions or yield_failed:
+        for spec, exc in yield_failed:
+            yield RunRecord(run={"run_id": spec.run_id, "study_id": spec.study_id, "condition": spec.condition,
+                                 "seed": spec.seed, "replicate": spec.replicate, "status": "failed",
+                                 "error": f"{type(exc).__name__}: {exc}", "spec_json": _j(spec.to_json())})
+        yield_failed.clear()
+        if not model.sessions:
+            break
+        model.step()
+        for session in model.just_finished:
+            spec, t0 = started.pop(session.run_id)
+            yield record_of(spec, session, time.perf_counter() - t0, backend)
+        refill()

@@ -1,0 +1,160 @@
+"""Expand a `Study` into `RunSpec`s, each with a deterministic `run_id`.
+
+The grid is scenarios x agent pairings (one profile per role) x conditions x
+seeds x replicates. Each spec is fully resolved (scenario, profiles, backend
+after condition overrides), and its run_id is the hash of that resolution, so
+re-running a study skips runs already stored and a changed config makes new
+ones. Seeds give common random numbers across conditions: the same seed and
+replicate draw the same random stream in every condition.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from simlab.config.loader import load_agent, load_scenario, parse
+from simlab.config.models import AgentProfile, BackendSpec, Scenario, Study
+from simlab.errors import ConfigError
+
+_CONDITION_KEYS = {"scenario", "backend", "facts", "strategy_params"}
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One fully resolved run of a study."""
+
+    run_id: str
+    study_id: str
+    scenario: dict[str, Any]
+    profiles: dict[str, dict[str, Any]]
+    backend: dict[str, Any]
+    condition: str
+    condition_values: dict[str, Any]
+    seed: int
+    replicate: int
+    population: int = 16
+
+    def scenario_model(self) -> Scenario:
+        return Scenario.model_validate(self.scenario)
+
+    def profile_models(self) -> dict[str, AgentProfile]:
+        return {r: AgentProfile.model_validate(p) for r, p in self.profiles.items()}
+
+    def backend_spec(self) -> BackendSpec:
+        return BackendSpec.model_validate(self.backend)
+
+    def rng(self) -> np.random.Generator:
+        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(self.replicate,)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "study_id": self.study_id,
+            "scenario": self.scenario,
+            "profiles": self.profiles,
+            "backend": self.backend,
+            "condition": self.condition,
+            "condition_values": self.condition_values,
+            "seed": self.seed,
+            "replicate": self.replicate,
+        }
+
+
+def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def run_id_of(payload: dict[str, Any]) -> str:
+    text = json.dumps(payload, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def expand_study(study: Study, study_path: Path | None = None, backend_kind: str | None = None) -> list[RunSpec]:
+    """All runs of `study` in a stable order; `backend_kind` overrides the study's backend."""
+    scenarios = [load_scenario(name, near=study_path) for name in study.scenarios]
+    roles = list(study.agents)
+    profiles = {role: [load_agent(a, near=study_path) for a in ids] for role, ids in study.agents.items()}
+    for role, plist in profiles.items():
+        for p in plist:
+            if p.role != role:
+                raise ConfigError(f"study {study.study}: agents.{role} lists '{p.id}', whose role is '{p.role}'")
+    for sc in scenarios:
+        if set(sc.roles) != set(roles):
+            raise ConfigError(f"study {study.study}: agents must name exactly the roles of '{sc.id}': {sc.roles}")
+    conditions = study.conditions or {"default": {}}
+    for name, over in conditions.items():
+        bad = set(over) - _CONDITION_KEYS
+        if bad:
+            raise ConfigError(
+                f"study {study.study}: conditions.{name}: unknown keys {sorted(bad)} (use {sorted(_CONDITION_KEYS)})"
+            )
+    base_backend = study.backend.model_dump()
+    if backend_kind:
+        base_backend = {**base_backend, "kind": backend_kind}
+        if backend_kind != study.backend.kind:
+            base_backend["model"] = None
+    specs: list[RunSpec] = []
+    for sc in scenarios:
+        for combo in itertools.product(*[profiles[r] for r in roles]):
+            for cname, over in conditions.items():
+                sc_data = sc.model_dump()
+                if "scenario" in over:
+                    sc_data = _deep_merge(sc_data, over["scenario"])
+                if "facts" in over:
+                    sc_data["facts"] = _deep_merge(sc_data["facts"], over["facts"])
+                resolved_sc = parse("scenario", sc_data, f"{study.study}: conditions.{cname}.scenario").model_dump()  # type: ignore[union-attr]
+                backend = _deep_merge(base_backend, over.get("backend", {}))
+                BackendSpec.model_validate(backend)
+                prof = {}
+                for role, p in zip(roles, combo):
+                    pd = p.model_dump()
+                    extra = over.get("strategy_params", {}).get(role)
+                    if extra:
+                        pd["strategy"]["params"] = {**pd["strategy"]["params"], **extra}
+                    if p.backend is not None and not backend_kind:
+                        pd["backend"] = p.backend.model_dump()
+                    prof[role] = pd
+                label = " vs ".join(p.id for p in combo)
+                if study.conditions:
+                    label = f"{label} | {cname}"
+                values = {"scenario": sc.id, **{role: p.id for role, p in zip(roles, combo)}}
+                if study.conditions:
+                    values["condition"] = cname
+                for seed in study.seeds:
+                    for rep in range(study.replicates):
+                        payload = {
+                            "study_id": study.study,
+                            "scenario": resolved_sc,
+                            "profiles": prof,
+                            "backend": backend,
+                            "condition": label,
+                            "seed": seed,
+                            "replicate": rep,
+                        }
+                        specs.append(
+                            RunSpec(
+                                run_id=run_id_of(payload),
+                                study_id=study.study,
+                                scenario=resolved_sc,
+                                profiles=prof,
+                                backend=backend,
+                                condition=label,
+                                condition_values=values,
+                                seed=seed,
+                                replicate=rep,
+                                population=study.population,
+                            )
+                        )
+    return specs
