@@ -133,7 +133,13 @@ def pick_study(label: str = "Study", key: str = "study", prefer_running: bool = 
         running = overview[(overview["planned"].notna()) & (overview["done"] + overview["failed"] < overview["planned"])]
         if not running.empty:
             index = ids.index(running.iloc[0]["study_id"])
-    choice = st.selectbox(label, ids, index=index, key=key)
-    if choice and st.query_params.get("study") != choice:
-        st.query_params["study"] = choice
-    return choice
+    return st.selectbox(label, ids, index=index, key=key, on_change=remember_study, args=(key,))
+
+
+def remember_study(key: str) -> None:
+    """A study the user picks goes into the URL (?study=), so a reload or a shared link keeps it."""
+    value = st.session_state.get(key)
+    if value and value != "(all)":
+        st.query_params["study"] = value
+    else:
+        st.query_params.pop("study", None)

@@ -32,7 +32,7 @@ def validate(path: Path = typer.Argument(..., help="A scenario, agent or study Y
     kind, model, problems = validate_file(path)
     if problems:
         for line in problems:
-            err.print(line, markup=False, highlight=False)
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(1)
     console.print(f"{path}: valid {kind}", markup=False)
     console.print_json(json.dumps(model.model_dump(), default=str))  # type: ignore[union-attr]
@@ -60,24 +60,31 @@ def run(
 
     if backend is not None and backend not in BACKENDS:
         raise ConfigError(f"--backend: unknown backend '{backend}'; use one of {', '.join(BACKENDS.names())}")
+    if workers < 1:
+        raise ConfigError("--workers must be at least 1")
     cache = None if no_cache else store.parent / DEFAULT_CACHE.name
-    with Progress(
+    progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
         TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False,
-    ) as progress:
-        task = progress.add_task("runs", total=None)
+    )
+    task = progress.add_task("runs", total=None)
 
-        def on_progress(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
+    def on_progress(done: int, total: int) -> None:
+        if not progress.live.is_started:  # started with the first finished run, after config checks
+            progress.start()
+        progress.update(task, completed=done, total=total)
 
+    try:
         result = run_study(study, workers=workers, backend=backend, store_path=store, cache_path=cache, on_progress=on_progress)
+    finally:
+        progress.stop()
     console.print(
         f"study {result.study_id}: {result.planned} runs planned, {result.skipped} already stored, "
         f"{result.ran} ran ({result.failed} failed) in {result.wall_s:.1f}s",
         markup=False,
     )
     for e in result.errors[:5]:
-        err.print(f"failed run {e}", markup=False)
+        err.print(f"failed run {e}", markup=False, soft_wrap=True)
     console.print(summary_table(RunStore(store, read_only=True), result.study_id))
     if result.failed:
         raise typer.Exit(1)
@@ -140,9 +147,10 @@ def export(
 def main() -> None:
     """Entry point: run the app, turning SimlabError into one line."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except SimlabError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
+        err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
@@ -156,7 +164,7 @@ def main() -> None:
         import click
 
         if isinstance(exc, click.exceptions.ClickException):
-            err.print(f"error: {exc.format_message()}", markup=False)
+            err.print(f"error: {exc.format_message()}", markup=False, soft_wrap=True)
             sys.exit(2)
         raise
 

@@ -68,7 +68,7 @@ def read_connection(path: str | Path, retry_s: float = LOCK_RETRY_S) -> Iterator
                 raise StoreError(f"store {path} cannot be opened ({exc}); is it a DuckDB file?") from None
             if time.monotonic() > deadline:
                 raise StoreError(
-                    f"store {path} stayed locked by another process for {retry_s:.0f} s ({exc}); "
+                    f"store {path} stayed locked by another process for {retry_s:g} s ({exc}); "
                     "a writer is holding it open: try again in a moment"
                 ) from None
             time.sleep(wait)
@@ -100,7 +100,7 @@ class StoreStatus:
         return self.kind in ("ok", "empty")
 
 
-def check_store(path: str | Path) -> StoreStatus:
+def check_store(path: str | Path, retry_s: float = LOCK_RETRY_S) -> StoreStatus:
     """Classify the store at `path` with a message a user can act on; never raises."""
     p = Path(path)
     where = str(p)
@@ -114,7 +114,7 @@ def check_store(path: str | Path) -> StoreStatus:
     if not p.is_file():
         return StoreStatus("missing", f"`{where}` is not a file; pass the DuckDB store with `--store PATH`.", where)
     try:
-        with read_connection(p) as con:
+        with read_connection(p, retry_s=retry_s) as con:
             tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
             if "meta" not in tables:
                 return StoreStatus(

@@ -32,8 +32,8 @@ with st.expander("Filters", expanded=not linked_run):
     f1, f2, f3 = st.columns(3)
     wanted = st.query_params.get("study")
     study = f1.selectbox("Study", ["(all)"] + studies,
-                         index=(studies.index(wanted) + 1) if wanted in studies else (1 if studies else 0),
-                         key="runs_study")
+                         index=(studies.index(wanted) + 1) if wanted in studies else 0,
+                         key="runs_study", on_change=dc.remember_study, args=("runs_study",))
     study_id = None if study == "(all)" else study
     values = dc.q("run_filter_values", study_id)
     scenarios = f2.multiselect("Scenario", values["scenario"], key="f_scenario")

@@ -50,8 +50,9 @@ def resolve_path(kind: Kind, name: str, near: Path | None = None) -> Path:
     for c in candidates:
         if c.is_file():
             return c
+    shown = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
     raise ConfigError(
-        f"{kind} '{name}' not found: looked for {sub}/{name}.yaml in the current directory, beside the study "
+        f"{kind} '{name}' not found: looked for {shown} and {sub}/{shown} in the current directory, beside the study "
         f"and among the built-ins; create it or fix the name"
     )
 

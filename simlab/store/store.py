@@ -80,7 +80,9 @@ class RunStore:
             try:
                 con = duckdb.connect(str(self.path), read_only=self.read_only)
                 break
-            except duckdb.IOException as exc:  # locked by another process
+            except duckdb.IOException as exc:  # locked by another process, or not a database
+                if "not a valid DuckDB database" in str(exc) or "database file" in str(exc) and "lock" not in str(exc).lower():
+                    raise StoreError(f"store {self.path} cannot be opened: it is not a DuckDB file; pass the right --store") from None
                 last = exc
                 time.sleep(wait_s)
             except duckdb.Error as exc:

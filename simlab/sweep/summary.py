@@ -51,7 +51,8 @@ def summary_table(store: RunStore, study_id: str) -> Table:
     model = df["model"].iloc[0] if len(df) else "?"
     title = f"{study_id}: {model}"
     if len(df) and not bool(df["is_llm"].iloc[0]):
-        title += " — scripted templates, not an LLM"
+        if "not an LLM" not in str(model):
+            title += " (not an LLM)"
     table = Table(title=title)
     for col in ["condition", "n", "agreement", f"U {role_names[0]}", f"U {role_names[1]}", "recovery", "rounds", "parse fail", "ethics"]:
         table.add_column(col, justify="left" if col == "condition" else "right")

@@ -1,0 +1,258 @@
+"""`simlab.dashboard_queries`: store checks, read-only access under a writer, metrics, statistics."""
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import textwrap
+import time
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from simlab.dashboard_launch import app_path, streamlit_command
+from simlab.dashboard_queries import (
+    RunFilter,
+    StoreReader,
+    add_intervals,
+    belief_frame,
+    check_store,
+    cohens_d,
+    cohens_h,
+    effect_sizes_vs,
+    offer_trajectories,
+    read_connection,
+    reliability_frame,
+    reservation_values,
+    wilson_interval,
+)
+from simlab.errors import StoreError
+from simlab.store import RunStore
+from simlab.store.schema import SCHEMA_VERSION
+
+
+def _raw(path, sql, params=None):
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql, params or []).df()
+
+
+# ---------------------------------------------------------------- store status
+def test_check_store_ok(filled_store):
+    path, _ = filled_store
+    s = check_store(path)
+    assert s.kind == "ok" and s.ok and s.n_studies == 2 and s.n_runs == 45 and s.schema_version == SCHEMA_VERSION
+
+
+def test_check_store_missing(tmp_path):
+    s = check_store(tmp_path / "nope.duckdb")
+    assert s.kind == "missing" and not s.ok and "simlab run" in s.message and "--store" in s.message
+
+
+def test_check_store_empty(tmp_path):
+    RunStore(tmp_path / "empty.duckdb")
+    s = check_store(tmp_path / "empty.duckdb")
+    assert s.kind == "empty" and s.ok and "empty" in s.message
+
+
+def test_check_store_old_schema(tmp_path):
+    path = tmp_path / "old.duckdb"
+    RunStore(path)
+    with duckdb.connect(str(path)) as con:
+        con.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", [str(SCHEMA_VERSION - 1)])
+    s = check_store(path)
+    assert s.kind == "schema" and not s.ok
+    assert "older simlab" in s.message and f"version {SCHEMA_VERSION - 1}" in s.message
+
+
+def test_check_store_not_duckdb_and_not_simlab(tmp_path):
+    junk = tmp_path / "junk.duckdb"
+    junk.write_bytes(b"this is not a database" * 100)
+    assert check_store(junk).kind == "not_duckdb"
+    other = tmp_path / "other.duckdb"
+    with duckdb.connect(str(other)) as con:
+        con.execute("CREATE TABLE t (x INTEGER)")
+    s = check_store(other)
+    assert s.kind == "not_simlab" and "meta" in s.message
+
+
+def test_reads_wait_for_a_writer_and_never_hold_the_file(tmp_path, filled_store):
+    """A writer in another process holds the file; a read retries until it is released."""
+    src, _ = filled_store
+    path = tmp_path / "busy.duckdb"
+    path.write_bytes(src.read_bytes())
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, sys, time
+        con = duckdb.connect({str(path)!r})
+        print("locked", flush=True)
+        time.sleep(1.0)
+        con.close()
+    """)], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    t0 = time.monotonic()
+    n = StoreReader(path).rows("SELECT count(*) FROM runs")[0][0]
+    waited = time.monotonic() - t0
+    holder.wait(timeout=10)
+    assert n == 45 and waited > 0.3
+    # after the read, a writer in this process can open the file at once: nothing is held
+    with duckdb.connect(str(path)) as con:
+        con.execute("INSERT INTO meta VALUES ('touched', '1')")
+
+
+def test_read_gives_up_with_a_clear_error_when_locked(tmp_path):
+    path = tmp_path / "held.duckdb"
+    RunStore(path)
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(path)!r})
+        print("locked", flush=True)
+        time.sleep(5)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(StoreError, match="locked"):
+            with read_connection(path, retry_s=0.3):
+                pass
+        s = check_store(path, retry_s=0.3)
+        assert s.kind == "locked" and "try again" in s.message
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+# ---------------------------------------------------------------- studies and progress
+def test_studies_overview_counts(filled_store):
+    path, ids = filled_store
+    ov = StoreReader(path).studies_overview().set_index("study_id")
+    raw = _raw(path, "SELECT * FROM runs WHERE study_id = 'debt-emotions'")
+    row = ov.loc[ids["study"]]
+    assert row["planned"] == 37
+    assert row["done"] == (raw["status"] == "done").sum() == 36
+    assert row["failed"] == 1
+    assert row["parse_failures"] == raw["parse_failures"].sum() > 0
+    assert row["runs_with_parse_failures"] == (raw["parse_failures"] > 0).sum()
+    assert set(row["models"].split(", ")) == {"scripted", "smollm2-135m-instruct"}
+    assert set(row["backends"].split(", ")) == {"embedded", "scripted"}
+    assert row["prompt_tokens"] == raw["prompt_tokens"].sum()
+    assert math.isclose(row["run_time_s"], raw["wall_s"].sum())
+    assert ov.loc[ids["live"], "done"] == 8 and ov.loc[ids["live"], "planned"] == 40
+
+
+def test_study_progress_rate_and_eta(filled_store):
+    path, ids = filled_store
+    p = StoreReader(path).study_progress(ids["live"])
+    assert p["planned"] == 40 and p["done"] == 8 and p["remaining"] == 32 and p["running"]
+    assert p["runs_per_min"] > 0 and p["eta_s"] > 0
+    assert math.isclose(p["eta_s"], 32 / (p["runs_per_min"] / 60))
+    done = StoreReader(path).study_progress(ids["study"])
+    assert done["remaining"] == 0 and done["eta_s"] == 0 and not done["running"]
+
+
+# ---------------------------------------------------------------- metrics and groups
+def test_metric_catalog_discovers_json_metrics(filled_store):
+    path, ids = filled_store
+    metrics = {m.key: m for m in StoreReader(path).metric_catalog(ids["study"])}
+    for key in ("col:agreement", "col:utility_a", "col:utility_b", "col:rounds", "metrics:recovery_rate",
+                "metrics:harmful_choice", "metrics:donation", "metrics:concession.collector",
+                "utilities:debtor", "outcome:walk_away"):
+        assert key in metrics, key
+    assert "metrics:note" not in metrics  # text is not a metric
+    assert metrics["col:agreement"].binary and metrics["metrics:harmful_choice"].binary
+    assert not metrics["metrics:recovery_rate"].binary and not metrics["col:utility_a"].binary
+
+
+def test_group_options_include_condition_and_agent_keys(filled_store):
+    path, ids = filled_store
+    keys = {g.key for g in StoreReader(path).group_options(ids["study"])}
+    assert {"condition", "scenario", "backend", "agents_json", "cond:strategy", "cond:pressure",
+            "agent:collector", "strategy:collector"} <= keys
+
+
+def test_group_summary_matches_pandas(filled_store):
+    path, ids = filled_store
+    reader = StoreReader(path)
+    metrics = {m.key: m for m in reader.metric_catalog(ids["study"])}
+    groups = {g.key: g for g in reader.group_options(ids["study"])}
+    raw = _raw(path, "SELECT * FROM runs WHERE study_id = 'debt-emotions' AND status = 'done'")
+    raw["recovery"] = raw["metrics_json"].map(lambda s: json.loads(s)["recovery_rate"])
+    raw["pressure"] = raw["condition_json"].map(lambda s: json.loads(s)["pressure"])
+    got = reader.group_summary(ids["study"], metrics["metrics:recovery_rate"], groups["cond:pressure"]).set_index("group")
+    want = raw.groupby("pressure")["recovery"].agg(["count", "mean", "std", "median"])
+    assert list(got.index) == sorted(want.index)
+    np.testing.assert_allclose(got["n"], want["count"])
+    np.testing.assert_allclose(got["mean"], want["mean"])
+    np.testing.assert_allclose(got["sd"], want["std"])
+    np.testing.assert_allclose(got["median"], want["median"])
+    strat = reader.group_summary(ids["study"], metrics["col:agreement"], groups["strategy:collector"])
+    assert set(strat["group"]) == {"vanilla", "hmm", "bayes_orchestrator"}
+    assert strat["mean"].between(0, 1).all()
+    harmful = reader.group_summary(ids["study"], metrics["metrics:harmful_choice"], groups["condition"])
+    assert harmful.set_index("group").loc["hmm", "mean"] == 0.0
+
+
+# ---------------------------------------------------------------- statistics
+def test_intervals_and_effect_sizes_known_values():
+    lo, hi = wilson_interval(8, 10)
+    assert math.isclose(lo, 0.4902, abs_tol=1e-3) and math.isclose(hi, 0.9433, abs_tol=1e-3)
+    d, dlo, dhi = cohens_d(1.0, 1.0, 20, 0.5, 1.0, 20)
+    assert math.isclose(d, 0.5) and dlo < 0.5 < dhi
+    h, _, _ = cohens_h(0.5, 30, 0.25, 30)
+    assert math.isclose(h, 2 * math.asin(math.sqrt(0.5)) - 2 * math.asin(math.sqrt(0.25)))
+    summary = pd.DataFrame({"group": ["a", "b"], "n": [10, 10], "mean": [0.5, 0.8], "sd": [0.1, 0.1],
+                            "min": 0, "q1": 0, "median": 0, "q3": 0, "max": 1})
+    with_ci = add_intervals(summary, binary=False)
+    half = 2.2622 * 0.1 / math.sqrt(10)
+    assert math.isclose(with_ci.loc[0, "ci_low"], 0.5 - half, abs_tol=1e-3)
+    eff = effect_sizes_vs(summary, "a", binary=False)
+    assert list(eff["group"]) == ["b"] and math.isclose(eff.loc[0, "effect"], 3.0) and eff.loc[0, "p_value"] < 1e-4
+    rates = effect_sizes_vs(summary, "a", binary=True)
+    assert math.isclose(rates.loc[0, "effect"], 2 * math.asin(math.sqrt(0.8)) - 2 * math.asin(math.sqrt(0.5)))
+
+
+# ---------------------------------------------------------------- one run
+def test_run_helpers(filled_store):
+    path, ids = filled_store
+    reader = StoreReader(path)
+    run = reader.run(ids["orchestrator_run"])
+    turns = reader.run_turns(ids["orchestrator_run"])
+    assert run["n_turns"] == len(turns) == 9 and list(turns["turn_index"]) == list(range(9))
+    assert reservation_values(run["spec_json"]) == {"collector": 0.35, "debtor": 0.25}
+    assert reservation_values(json.dumps({"utilities": {"a": {"reservation": 0.1}}})) == {"a": 0.1}
+    assert reservation_values(None) == {} and reservation_values("not json") == {}
+    traj = offer_trajectories(turns, ["collector", "debtor"])
+    assert len(traj) == 2 * len(turns) and set(traj["to_role"]) == {"collector", "debtor"}
+    first = turns.iloc[0]
+    mine = traj[(traj.turn_index == 0) & (traj.to_role == first["role"])]["utility"].item()
+    assert mine == first["utility_self"]
+    beliefs = belief_frame(turns)
+    assert set(beliefs["state"]) == {"cooperative", "anxious", "hostile"} and set(beliefs["role"]) == {"collector"}
+    assert np.allclose(beliefs.groupby("turn_index")["prob"].sum(), 1.0, atol=1e-3)
+    rel = reliability_frame(turns)
+    assert set(rel["expert"]) == {"hmm", "game_theory", "coherence"}
+    assert reader.run("no-such-run") is None
+
+
+def test_run_filter_and_paging(filled_store):
+    path, ids = filled_store
+    reader = StoreReader(path)
+    assert reader.count_runs(RunFilter()) == 45
+    assert reader.count_runs(RunFilter(study_id=ids["study"], statuses=["failed"])) == 1
+    flt = RunFilter(study_id=ids["study"], conditions=["hmm"], agreement=True, scenarios=["debt-collection-v1"])
+    page = reader.list_runs(flt, limit=3)
+    assert len(page) <= 3 and (page["condition"] == "hmm").all() and page["agreement"].all()
+    assert reader.count_runs(RunFilter(run_id_prefix="live-")) == 8
+    assert reader.count_runs(RunFilter(study_id=ids["study"], parse_failed_only=True)) > 0
+    two = reader.list_runs(RunFilter(), limit=10, offset=10)
+    assert len(two) == 10 and set(two["run_id"]).isdisjoint(reader.list_runs(RunFilter(), limit=10)["run_id"])
+
+
+# ---------------------------------------------------------------- launch
+def test_launch_command_binds_localhost_and_passes_the_store(tmp_path):
+    cmd = streamlit_command(tmp_path / "s.duckdb", 8765)
+    assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(app_path())
+    assert cmd[cmd.index("--server.address") + 1] == "127.0.0.1"
+    assert cmd[cmd.index("--server.port") + 1] == "8765"
+    assert cmd[-3:] == ["--", "--store", str((tmp_path / "s.duckdb").resolve())]
+    assert app_path().name == "app.py" and app_path().is_file()
