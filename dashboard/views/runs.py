@@ -67,7 +67,7 @@ table = st.dataframe(
 
 # ------------------------------------------------------------------ which run
 options = runs["run_id"].tolist()
-labels = {r.run_id: f"{r.run_id[:16]} · {r.scenario} · {r.condition} · seed {r.seed} · {r.outcome or r.status}"
+labels = {r.run_id: f"{r.run_id} · {r.scenario} · {r.condition} · seed {r.seed} · {r.outcome or r.status}"
           for r in runs.itertuples(index=False)}
 selected_rows = getattr(getattr(table, "selection", None), "rows", None) or []
 if selected_rows and selected_rows[0] < len(options):

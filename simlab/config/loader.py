@@ -91,7 +91,7 @@ def detect_kind(data: dict[str, Any]) -> Kind:
     """Guess the kind of a YAML mapping from its keys."""
     if "study" in data:
         return "study"
-    if "issues" in data or "utilities" in data or "domain" in data:
+    if "issues" in data or "utilities" in data or "domain" in data or "protocol" in data:
         return "scenario"
     if "role" in data:
         return "agent"
@@ -101,9 +101,18 @@ def detect_kind(data: dict[str, Any]) -> Kind:
     )
 
 
+def model_for(kind: Kind, data: dict[str, Any]) -> type[BaseModel]:
+    """The pydantic model of a mapping of `kind` (scenarios dispatch on their protocol)."""
+    if kind == "scenario":
+        from simlab.engine.sessions import scenario_model_for
+
+        return scenario_model_for(data)
+    return _MODELS[kind]
+
+
 def parse(kind: Kind, data: dict[str, Any], path: Path | str) -> BaseModel:
     try:
-        return _MODELS[kind].model_validate(data)
+        return model_for(kind, data).model_validate(data)
     except ValidationError as exc:
         lines = format_validation_errors(path, exc)
         raise ConfigError(lines[0] if len(lines) == 1 else f"{len(lines)} problems: " + "; ".join(lines)) from None
@@ -136,7 +145,7 @@ def validate_file(path: str | Path) -> tuple[Kind, BaseModel | None, list[str]]:
     data = read_yaml(p)
     kind = detect_kind(data)
     try:
-        model = _MODELS[kind].model_validate(data)
+        model = model_for(kind, data).model_validate(data)
     except ValidationError as exc:
         return kind, None, format_validation_errors(p, exc)
     problems: list[str] = []

@@ -10,6 +10,7 @@ away or the deadline without one.
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -25,12 +26,9 @@ from simlab.engine.turn_schema import ACTIONS, turn_schema
 from simlab.engine.utility import UtilityFunction
 from simlab.llm.base import ChatRequest, ChatResponse
 from simlab.llm.templates import realise
-from simlab.registry import Registry
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
 from simlab.strategies.concession import time_dependent_target
 from simlab.types import Offer, derive_seed
-
-PROTOCOLS: Registry[type] = Registry("protocol", entry_point_group="simlab.protocols")
 
 Detector = Callable[[str], dict[str, float]]
 
@@ -53,7 +51,10 @@ class PendingTurn:
     their_offer_utility: float | None
 
 
-@PROTOCOLS.register("alternating_offers")
+def _j(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, sort_keys=True)
+
+
 class AlternatingOffers:
     """One bilateral multi-issue negotiation under the alternating-offers protocol.
 
@@ -67,6 +68,21 @@ class AlternatingOffers:
             passed to strategies.
         backend_options: temperature and max_tokens for requests.
     """
+
+    scenario_model = Scenario
+
+    @classmethod
+    def from_spec(cls, spec: Any) -> "AlternatingOffers":
+        """The session of a resolved `RunSpec`."""
+        backend = spec.backend_spec()
+        return cls(
+            run_id=spec.run_id,
+            scenario=spec.scenario_model(),
+            profiles=spec.profile_models(),
+            rng=spec.rng(),
+            temperature=backend.temperature,
+            max_tokens=backend.max_tokens,
+        )
 
     def __init__(
         self,
@@ -356,3 +372,47 @@ class AlternatingOffers:
             "nash_distance": float(np.hypot(point[0] - nash[0], point[1] - nash[1])) if nash else None,
             "custom": custom,
         }
+
+    # ---- store rows -----------------------------------------------------------
+    def run_fields(self) -> dict[str, Any]:
+        m = self.metrics()
+        roles = self.scenario.roles
+        return {
+            "outcome": self.outcome,
+            "agreement": self.agreement is not None,
+            "agreed_offer_json": _j(self.agreement),
+            "utilities_json": _j({"final": m["utilities"], "undiscounted": m["undiscounted"], "nash_point": m["nash_point"]}),
+            "utility_a": m["utilities"][roles[0]],
+            "utility_b": m["utilities"][roles[1]],
+            "rounds": self.rounds,
+            "n_turns": len(self.turns),
+            "social_welfare": m["social_welfare"],
+            "pareto_distance": m["pareto_distance"],
+            "nash_distance": m["nash_distance"],
+            "metrics_json": _j(m["custom"]),
+            "ethics_violations": sum(len(t["ethics"]) for t in self.turns),
+            "parse_failures": sum(bool(t["parse_failed"]) for t in self.turns),
+        }
+
+    def turn_rows(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "turn_index": t["turn_index"],
+                "round": t["round"],
+                "speaker": t["speaker"],
+                "role": t["role"],
+                "action": t["action"],
+                "offer_json": _j(t["offer"]),
+                "emotion": t["emotion"],
+                "message": t["message"],
+                "parse_failed": t["parse_failed"],
+                "utility_self": t["utility_self"],
+                "utility_other": t["utility_other"],
+                "decision_json": _j(t["decision"]),
+                "ethics_json": _j(t["ethics"]),
+                "detected_json": _j(t["detected"]),
+                "belief_json": _j(t["belief"]),
+                "experts_json": _j(t["experts"]),
+            }
+            for t in self.turns
+        ]

@@ -72,7 +72,8 @@ def forest_plot(
         path: output file (parent folders are created); ".png" is expected.
         references: literature values drawn below the estimates as distinct
             markers; ones without a number (directional findings) are skipped.
-            Only drawn, never used in any computation.
+            Only drawn, never used in any computation. Pass references of
+            the same measure as the estimates (h beside h, d beside d).
         xlabel, title: axis label and optional title.
         null_value: x of a dashed vertical "no effect" line, or None.
         dpi: resolution.
@@ -91,7 +92,7 @@ def forest_plot(
         raise ValueError("nothing to plot: no estimates and no numeric references")
 
     n_lines = len(est) + len(refs) + (1 if est and refs else 0)
-    fig = Figure(figsize=(8.0, 1.2 + 0.42 * n_lines))
+    fig = Figure(figsize=(8.0, 1.6 + 0.42 * n_lines), layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
 
@@ -127,6 +128,10 @@ def forest_plot(
         ax.axvline(null_value, color="0.4", linestyle="--", linewidth=0.9)
     ax.set_yticks(ys)
     ax.set_yticklabels(labels)
+    if est and refs:  # the divider label is a heading, not a row
+        divider = ax.get_yticklabels()[len(est)]
+        divider.set_fontstyle("italic")
+        divider.set_color("0.35")
     ax.set_ylim(-0.8, n_lines - 0.2)
     ax.set_xlabel(xlabel)
     if title:
@@ -141,8 +146,7 @@ def forest_plot(
     if any(r.low is not None and r.high is not None for r in refs):
         handles.append(Patch(facecolor=_REF_COLOR, alpha=0.25, edgecolor=_REF_COLOR, hatch="//",
                              label="literature range"))
-    ax.legend(handles=handles, loc="best", fontsize="small", frameon=False)
-    fig.tight_layout()
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), fontsize="small", frameon=False)
 
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)

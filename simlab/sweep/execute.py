@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator
 
 from simlab.config.models import BackendSpec
 from simlab.engine.model import NegotiationModel
-from simlab.engine.protocol import AlternatingOffers
+from simlab.engine.sessions import PROTOCOLS, Session
 from simlab.llm.base import BACKENDS, LLMBackend
 from simlab.store.store import RunRecord
 from simlab.sweep.expand import RunSpec
@@ -37,33 +37,24 @@ def build_backend(spec: BackendSpec, cache_path: Path | None = DEFAULT_CACHE) ->
     return inner
 
 
-def make_session(spec: RunSpec) -> AlternatingOffers:
-    scenario = spec.scenario_model()
-    backend = spec.backend_spec()
-    return AlternatingOffers(
-        run_id=spec.run_id,
-        scenario=scenario,
-        profiles=spec.profile_models(),
-        rng=spec.rng(),
-        temperature=backend.temperature,
-        max_tokens=backend.max_tokens,
-    )
+def make_session(spec: RunSpec) -> Session:
+    """The session of `spec` under its scenario's protocol."""
+    return PROTOCOLS.get(spec.scenario.get("protocol", "alternating_offers")).from_spec(spec)
 
 
 def _j(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
 
 
-def record_of(spec: RunSpec, session: AlternatingOffers, wall_s: float, backend: LLMBackend) -> RunRecord:
+def record_of(spec: RunSpec, session: Session, wall_s: float, backend: LLMBackend) -> RunRecord:
     """The store rows of a finished session."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
-    roles = session.scenario.roles
     base = {
         "run_id": spec.run_id,
         "study_id": spec.study_id,
-        "scenario": session.scenario.id,
-        "domain": session.scenario.domain,
-        "protocol": session.scenario.protocol,
+        "scenario": spec.scenario["id"],
+        "domain": spec.scenario.get("domain"),
+        "protocol": spec.scenario.get("protocol", "alternating_offers"),
         "condition": spec.condition,
         "condition_json": _j(spec.condition_values),
         "seed": spec.seed,
@@ -71,58 +62,23 @@ def record_of(spec: RunSpec, session: AlternatingOffers, wall_s: float, backend:
         "backend": spec.backend["kind"],
         "model": backend.model_id,
         "is_llm": backend.is_llm,
-        "agents_json": _j({r: spec.profiles[r]["id"] for r in roles}),
+        "agents_json": _j({r: p["id"] for r, p in spec.profiles.items()}),
         "spec_json": _j(spec.to_json()),
         "wall_s": wall_s,
         "finished_at": now,
     }
     if session.error is not None:
         return RunRecord(run={**base, "status": "failed", "error": session.error, "outcome": "error"})
-    m = session.metrics()
     calls = session.calls
     run = {
         **base,
         "status": "done",
-        "outcome": session.outcome,
-        "agreement": session.agreement is not None,
-        "agreed_offer_json": _j(session.agreement),
-        "utilities_json": _j({"final": m["utilities"], "undiscounted": m["undiscounted"], "nash_point": m["nash_point"]}),
-        "utility_a": m["utilities"][roles[0]],
-        "utility_b": m["utilities"][roles[1]],
-        "rounds": session.rounds,
-        "n_turns": len(session.turns),
-        "social_welfare": m["social_welfare"],
-        "pareto_distance": m["pareto_distance"],
-        "nash_distance": m["nash_distance"],
-        "metrics_json": _j(m["custom"]),
-        "ethics_violations": sum(len(t["ethics"]) for t in session.turns),
-        "parse_failures": sum(bool(t["parse_failed"]) for t in session.turns),
+        **session.run_fields(),
         "prompt_tokens": sum(c["prompt_tokens"] or 0 for c in calls),
         "completion_tokens": sum(c["completion_tokens"] or 0 for c in calls),
         "llm_s": sum(c["latency_s"] or 0.0 for c in calls),
     }
-    turns = [
-        {
-            "run_id": spec.run_id,
-            "turn_index": t["turn_index"],
-            "round": t["round"],
-            "speaker": t["speaker"],
-            "role": t["role"],
-            "action": t["action"],
-            "offer_json": _j(t["offer"]),
-            "emotion": t["emotion"],
-            "message": t["message"],
-            "parse_failed": t["parse_failed"],
-            "utility_self": t["utility_self"],
-            "utility_other": t["utility_other"],
-            "decision_json": _j(t["decision"]),
-            "ethics_json": _j(t["ethics"]),
-            "detected_json": _j(t["detected"]),
-            "belief_json": _j(t["belief"]),
-            "experts_json": _j(t["experts"]),
-        }
-        for t in session.turns
-    ]
+    turns = [{"run_id": spec.run_id, **row} for row in session.turn_rows()]
     llm_calls = [{**c, "backend": spec.backend["kind"]} for c in calls]
     return RunRecord(run=run, turns=turns, llm_calls=llm_calls)
 

@@ -41,8 +41,10 @@ class RunSpec:
     replicate: int
     population: int = 16
 
-    def scenario_model(self) -> Scenario:
-        return Scenario.model_validate(self.scenario)
+    def scenario_model(self) -> Any:
+        from simlab.engine.sessions import scenario_model_for
+
+        return scenario_model_for(self.scenario).model_validate(self.scenario)
 
     def profile_models(self) -> dict[str, AgentProfile]:
         return {r: AgentProfile.model_validate(p) for r, p in self.profiles.items()}

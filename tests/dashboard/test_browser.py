@@ -95,7 +95,7 @@ def test_run_explorer_in_chromium(server, tmp_path):
             chats.first.wait_for(timeout=30_000)
             assert chats.count() == 9
             assert "round 1" in chats.first.inner_text()
-            assert page.get_by_text("Belief of collector about its counterpart (HMM)").is_visible()
+            page.get_by_text("Belief of collector about its counterpart (HMM)").wait_for(timeout=30_000)
             assert f"run={run_id}" in page.url
             page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
             page.wait_for_timeout(1500)  # let plotly finish drawing

@@ -1,0 +1,58 @@
+"""The `Session` contract every protocol implements, and the `PROTOCOLS` registry.
+
+A session is one run under one protocol (a negotiation, an advisory dialogue, a
+vignette trial). The engine drives every session the same way: ask for the
+current speaker's `ChatRequest`, batch the requests of a step, hand each reply
+back, and when `done`, read the rows it writes to the store. Each protocol names
+the pydantic model its scenario files follow (`scenario_model`), so one
+`scenarios/` folder holds negotiations and decision studies alike.
+"""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from simlab.registry import Registry
+
+if TYPE_CHECKING:
+    from simlab.llm.base import ChatRequest, ChatResponse
+    from simlab.sweep.expand import RunSpec
+
+
+@runtime_checkable
+class Session(Protocol):
+    run_id: str
+    done: bool
+    error: str | None
+    pending: Any
+    calls: list[dict[str, Any]]
+    scenario: Any
+
+    @classmethod
+    def from_spec(cls, spec: "RunSpec") -> "Session": ...
+
+    def speaker(self) -> str: ...
+
+    def next_request(self) -> "ChatRequest": ...
+
+    def apply(self, response: "ChatResponse") -> None: ...
+
+    def fail(self, exc: BaseException) -> None: ...
+
+    def run_fields(self) -> dict[str, Any]:
+        """Outcome columns of the `runs` row (outcome, agreement, utilities, rounds, metrics_json ...)."""
+        ...
+
+    def turn_rows(self) -> list[dict[str, Any]]:
+        """Rows of the `turns` table (without run_id)."""
+        ...
+
+
+PROTOCOLS: Registry[type] = Registry("protocol", entry_point_group="simlab.protocols")
+PROTOCOLS.register_lazy("alternating_offers", "simlab.engine.protocol:AlternatingOffers")
+PROTOCOLS.register_lazy("advisory", "simlab.engine.advisory:Advisory")
+PROTOCOLS.register_lazy("vignette", "simlab.engine.vignette:Vignette")
+
+
+def scenario_model_for(data: dict[str, Any]) -> type:
+    """The pydantic model a scenario mapping follows, chosen by its `protocol` field."""
+    return PROTOCOLS.get(str(data.get("protocol", "alternating_offers"))).scenario_model
