@@ -20,7 +20,8 @@ from simlab.dashboard_queries import StoreReader, StoreStatus, check_store, stor
 from simlab.errors import StoreError
 from simlab.store.store import DEFAULT_STORE
 
-ROLE_AVATARS = ("🧑‍💼", "🧑", "🤖", "🧠")
+ROLE_AVATARS = (":material/support_agent:", ":material/person:", ":material/smart_toy:", ":material/psychology:")
+"""Chat avatars per role, in speaking order (Material icons: no emoji font needed)."""
 
 
 def store_path() -> Path:

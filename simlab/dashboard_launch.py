@@ -42,6 +42,7 @@ def streamlit_command(store_path: str | Path, port: int, app: Path | None = None
         "--browser.gatherUsageStats", "false",
         "--server.fileWatcherType", "none",
         "--server.runOnSave", "false",
+        "--client.toolbarMode", "minimal",
         "--", "--store", str(store),
     ]
 

@@ -28,7 +28,7 @@ dc.guard_store()
 # ------------------------------------------------------------------ filters
 studies = dc.q("study_ids")
 linked_run = st.query_params.get("run")
-with st.expander("Filters", expanded=not linked_run):
+with st.expander("Filters", expanded=False):
     f1, f2, f3 = st.columns(3)
     wanted = st.query_params.get("study")
     study = f1.selectbox("Study", ["(all)"] + studies,
@@ -51,19 +51,20 @@ flt = RunFilter(
 )
 total = dc.q("count_runs", flt)
 pages = max(1, -(-total // PAGE_SIZE))
-p1, p2 = st.columns([1, 4])
-page_no = p1.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="runs_page")
-p2.caption(f"{total:,} runs match · page {page_no} of {pages} · newest first")
-runs = dc.q("list_runs", flt, PAGE_SIZE, (int(page_no) - 1) * PAGE_SIZE)
-
-table = st.dataframe(
-    runs, hide_index=True, key="runs_table", on_select="rerun", selection_mode="single-row", height=260,
-    column_config={
-        "utility_a": st.column_config.NumberColumn(format="%.3f"),
-        "utility_b": st.column_config.NumberColumn(format="%.3f"),
-        "finished_at": st.column_config.DatetimeColumn("finished (UTC)"),
-    },
-)
+run_open = bool(linked_run or st.session_state.get("run_pick"))
+with st.expander(f"Runs: {total:,} match", expanded=not run_open):
+    p1, p2 = st.columns([1, 4])
+    page_no = p1.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="runs_page")
+    p2.caption(f"{total:,} runs match · page {page_no} of {pages} · newest first · click a row to open it")
+    runs = dc.q("list_runs", flt, PAGE_SIZE, (int(page_no) - 1) * PAGE_SIZE)
+    table = st.dataframe(
+        runs, hide_index=True, key="runs_table", on_select="rerun", selection_mode="single-row", height=300,
+        column_config={
+            "utility_a": st.column_config.NumberColumn(format="%.3f"),
+            "utility_b": st.column_config.NumberColumn(format="%.3f"),
+            "finished_at": st.column_config.DatetimeColumn("finished (UTC)"),
+        },
+    )
 
 # ------------------------------------------------------------------ which run
 options = runs["run_id"].tolist()
@@ -123,11 +124,11 @@ with left:
     st.markdown("#### Transcript")
     if turns.empty:
         st.info("This run logged no turns.")
-    box = st.container(height=720, border=False) if len(turns) > 8 else st.container()
+    box = st.container(height=760, border=False, autoscroll=False) if len(turns) > 8 else st.container()
     with box:
         for t in turns.itertuples(index=False):
             role = str(t.role or t.speaker)
-            with st.chat_message(role, avatar=role_avatar.get(role, "💬")):
+            with st.chat_message(role, avatar=role_avatar.get(role, ":material/chat:")):
                 head = f"**{t.speaker or role}** · round {t.round} · _{t.action or '?'}_"
                 if t.emotion:
                     head += f" · emotion **{t.emotion}**"

@@ -120,7 +120,13 @@ def parse(kind: Kind, data: dict[str, Any], path: Path | str) -> BaseModel:
 
 def load_scenario(name: str, near: Path | None = None) -> Scenario:
     path = resolve_path("scenario", name, near)
-    return parse("scenario", read_yaml(path), path)  # type: ignore[return-value]
+    data = read_yaml(path)
+    bank = data.get("case_bank")
+    if isinstance(bank, dict) and isinstance(bank.get("path"), str):
+        bank_path = Path(bank["path"])
+        if not bank_path.is_absolute():
+            data = {**data, "case_bank": {**bank, "path": str((path.parent / bank_path).resolve())}}
+    return parse("scenario", data, path)  # type: ignore[return-value]
 
 
 def load_agent(name: str, near: Path | None = None) -> AgentProfile:
@@ -170,10 +176,10 @@ def validate_file(path: str | Path) -> tuple[Kind, BaseModel | None, list[str]]:
                     problems.append(f"{p}: agents.{role}.{i}: profile '{aid}' has role '{agent.role}', not '{role}'")
                 problems += _check_strategy(p, agent, f"agents.{role}.{i}: ")
         for sc in scenarios:
-            if set(study.agents) != set(sc.roles):
-                problems.append(
-                    f"{p}: agents: must list profiles for exactly the roles of '{sc.id}': {sc.roles}"
-                )
+            try:
+                study.role_map(sc.roles)
+            except ValueError as exc:
+                problems.append(f"{p}: scenario '{sc.id}': {exc}")
         from simlab.llm.base import BACKENDS
 
         if study.backend.kind not in BACKENDS:

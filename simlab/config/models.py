@@ -67,6 +67,22 @@ class EthicsRule(_Strict):
     patterns: list[str]
 
 
+class CaseBank(_Strict):
+    """A CSV or JSONL file of cases; each run takes one row.
+
+    `columns` maps a column to what it sets: a bare name or ``facts.NAME`` sets a
+    case fact (a template variable), ``deadline`` the deadline in rounds, and
+    ``utilities.ROLE.reservation`` / ``utilities.ROLE.discount`` a utility
+    parameter. Run with seed s takes row ``s mod N`` (``sample: seed``) or a row
+    drawn from the seed (``sample: draw``). `path` is relative to the scenario file.
+    """
+
+    path: str
+    columns: dict[str, str]
+    id_column: str | None = None
+    sample: Literal["seed", "draw"] = "seed"
+
+
 class Scenario(_Strict):
     """A negotiation scenario (scenarios/*.yaml)."""
 
@@ -85,6 +101,7 @@ class Scenario(_Strict):
     behaviours: dict[str, Behaviour] = Field(default_factory=dict)
     ethics: list[EthicsRule] = Field(default_factory=list)
     metrics: dict[str, str] = Field(default_factory=dict)
+    case_bank: CaseBank | None = None
 
     @field_validator("id")
     @classmethod
@@ -194,6 +211,15 @@ class Study(_Strict):
             raise ValueError("study must be a slug of letters, digits, '-', '_' or '.'")
         return v
 
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seed_range(cls, v: Any) -> Any:
+        if isinstance(v, dict):
+            if set(v) != {"start", "count"}:
+                raise ValueError("seeds: give a list, or {start: S, count: N}")
+            return list(range(int(v["start"]), int(v["start"]) + int(v["count"])))
+        return v
+
     @field_validator("seeds")
     @classmethod
     def _seeds(cls, v: list[int]) -> list[int]:
@@ -202,6 +228,24 @@ class Study(_Strict):
         if len(set(v)) != len(v):
             raise ValueError("seeds: must be distinct")
         return v
+
+    def role_map(self, scenario_roles: list[str]) -> dict[str, str]:
+        """Study agent key -> scenario role.
+
+        Keys are either exactly the scenario's roles, or the generic ``lead``
+        (the scenario's first role: creditor, provider, ...) and ``counterpart``,
+        which lets one study pair the same profiles across domains.
+        """
+        keys = list(self.agents)
+        if set(keys) == set(scenario_roles):
+            return {k: k for k in keys}
+        if set(keys) == {"lead", "counterpart"} and len(scenario_roles) == 2:
+            return {"lead": scenario_roles[0], "counterpart": scenario_roles[1]}
+        if set(keys) == {"lead"} and len(scenario_roles) == 1:
+            return {"lead": scenario_roles[0]}
+        raise ValueError(
+            f"agents: keys {sorted(keys)} must be the scenario's roles {scenario_roles} or 'lead' and 'counterpart'"
+        )
 
     @field_validator("agents")
     @classmethod

@@ -270,8 +270,11 @@ class EmbeddedBackend:
         opts = dict(spec.options)
         self.n_threads = int(opts.get("n_threads", 2))
         self.kv_reuse = str(opts.get("kv_reuse", "session"))
-        if self.kv_reuse not in ("session", "none"):
-            raise ConfigError(f"embedded backend: options.kv_reuse must be 'session' or 'none', got {self.kv_reuse!r}")
+        if self.kv_reuse not in ("session", "max", "none"):
+            raise ConfigError(
+                f"embedded backend: options.kv_reuse must be 'session', 'max' or 'none', got {self.kv_reuse!r}"
+            )
+        self.kv_chunk = int(opts.get("kv_chunk", 16)) if self.kv_reuse != "max" else int(opts.get("n_batch", 512))
         self.session_cache_bytes = int(float(opts.get("session_cache_mb", 1024)) * 2**20)
         self.top_k = int(opts.get("top_k", 40))
         self.top_p = float(opts.get("top_p", 0.95))
@@ -305,6 +308,7 @@ class EmbeddedBackend:
         self._saved_bytes = 0
         self._current: str | None = None  # the session whose dialogue sequence 0 holds
         self._dirty = False  # sequence 0 changed since it was last saved
+        self._valid = 0  # leading cells of sequence 0 computed in whole aligned chunks
         # candidate arrays for the sampler (one full-vocabulary, one single-token)
         dtype = np.dtype([("id", np.intc), ("logit", np.single), ("p", np.single)], align=True)
         self._full = np.zeros(self.n_vocab, dtype=dtype)
@@ -335,21 +339,25 @@ class EmbeddedBackend:
     # -- session KV states ---------------------------------------------------------
     def _save_current(self) -> None:
         llm, lc = self._llm, self._lc
-        if self._current is None or not self._dirty or llm.n_tokens == 0:
+        if self.kv_reuse == "max":
+            self._valid = llm.n_tokens
+        if self._current is None or not self._dirty or self._valid == 0:
             return
+        # keep only the cells that were computed in whole aligned chunks
+        lc.llama_memory_seq_rm(lc.llama_get_memory(llm.ctx), 0, self._valid, -1)
+        llm.n_tokens = self._valid
         size = lc.llama_state_seq_get_size(llm.ctx, 0)
         buf = (ctypes.c_uint8 * size)()
         written = int(lc.llama_state_seq_get_data(llm.ctx, buf, size, 0))
         if written == 0:
             return
         self._drop(self._current)
-        self._saved[self._current] = _SavedState(llm._input_ids.copy(), buf, written)
+        self._saved[self._current] = _SavedState(llm.input_ids[: self._valid].copy(), buf, written)
         self._saved_bytes += written
         self._dirty = False
         self.stats.state_saves += 1
         while self._saved_bytes > self.session_cache_bytes and len(self._saved) > 1:
-            name = next(iter(self._saved))
-            self._drop(name)
+            self._drop(next(iter(self._saved)))
 
     def _drop(self, name: str) -> None:
         old = self._saved.pop(name, None)
@@ -361,26 +369,32 @@ class EmbeddedBackend:
         llm, lc = self._llm, self._lc
         mem = lc.llama_get_memory(llm.ctx)
         lc.llama_memory_seq_rm(mem, 0, -1, -1)
-        llm.n_tokens = 0
+        llm.n_tokens = self._valid = 0
         if lc.llama_state_seq_set_data(llm.ctx, state.data, state.nbytes, 0) == 0:
             lc.llama_memory_seq_rm(mem, 0, -1, -1)
             return False
         n = len(state.tokens)
         llm.input_ids[:n] = state.tokens
-        llm.n_tokens = n
+        llm.n_tokens = self._valid = n
         self._saved.move_to_end(name)
         self.stats.state_loads += 1
         return True
 
     def _prepare(self, session: str | None, tokens: np.ndarray) -> int:
-        """Put the best-matching KV cells in sequence 0; returns the reusable prefix length."""
+        """Put the best-matching KV cells in sequence 0; returns how many prompt tokens they cover.
+
+        Only cells computed in whole aligned chunks (`_valid`, a multiple of
+        `kv_chunk`) are reused, rounded down to a chunk boundary, so each prompt
+        token is evaluated in the same chunk whether or not a prefix was reused.
+        """
         llm = self._llm
         if self.kv_reuse == "none":
-            llm.n_tokens = 0
+            llm.n_tokens = self._valid = 0
             return 0
         if session != self._current:
             self._save_current()
-        best_name, best = None, _common_prefix(llm._input_ids, tokens)
+        valid = self._valid if self.kv_reuse == "session" else llm.n_tokens
+        best_name, best = None, _common_prefix(llm._input_ids[:valid], tokens)
         for name, state in self._saved.items():
             n = _common_prefix(state.tokens, tokens)
             if n > best:
@@ -444,6 +458,20 @@ class EmbeddedBackend:
         return token
 
     # -- generation ------------------------------------------------------------------
+    def _eval_prompt(self, tokens: np.ndarray, start: int) -> None:
+        """Decode tokens[start:] in chunks aligned to multiples of `kv_chunk`."""
+        llm, c = self._llm, self.kv_chunk
+        if self.kv_reuse == "max":
+            llm.eval(tokens[start:].tolist())
+            self._valid = len(tokens)
+            return
+        pos = start
+        while pos < len(tokens):
+            end = min(len(tokens), (pos // c + 1) * c)
+            llm.eval(tokens[pos:end].tolist())
+            pos = end
+        self._valid = len(tokens) - len(tokens) % c
+
     def _one_request(self, req: ChatRequest) -> ChatResponse:
         llm, lc = self._llm, self._lc
         t_start = time.perf_counter()
@@ -454,7 +482,8 @@ class EmbeddedBackend:
                 f"n_ctx={self.n_ctx}; raise the backend's n_ctx or shorten the dialogue."
             )
         t0 = time.perf_counter()
-        reuse = min(self._prepare(req.session, tokens), len(tokens) - 1)
+        matched = min(self._prepare(req.session, tokens), len(tokens) - 1)
+        reuse = matched if self.kv_reuse == "max" else matched - matched % self.kv_chunk
         state_s = time.perf_counter() - t0
         chain = self._chain(req.temperature, req.seed if req.seed is not None else 0)
         grammar = None
@@ -471,7 +500,7 @@ class EmbeddedBackend:
             llm.n_tokens = reuse
             self._dirty = True
             t0 = time.perf_counter()
-            llm.eval(tokens[reuse:].tolist())
+            self._eval_prompt(tokens, reuse)
             decode_s += time.perf_counter() - t0
             text_so_far = b""
             while len(out_ids) < req.max_tokens:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from simlab.errors import ConfigError
-from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Observation
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation
 from simlab.strategies.concession import ConcessionMixin
 
 
@@ -29,6 +29,23 @@ class DebtorType:
     misreport_factor: float = 1.0
 
 
+# How each type's concession speed responds to the emotion the other side shows:
+# a multiplier on the Faratin exponent e (>1 concedes faster). Directions follow
+# the social-functions view of emotion in negotiation: anger elicits concessions
+# from cooperative / low-power counterparts but retaliation from hostile ones
+# (van Kleef, De Dreu & Manstead 2004; Sinaceur & Tiedens 2006), sadness and
+# disappointment elicit concessions through guilt (van Kleef, De Dreu & Manstead
+# 2006), happiness signals a low limit and slows concessions (van Kleef 2004),
+# fear signals weakness that hostile types exploit. The magnitudes are this
+# simulation's parameters (set, not estimated), so a study with simulated
+# counterparts has a known ground truth.
+EMOTION_RESPONSE: dict[str, dict[str, float]] = {
+    "cooperative": {"anger": 1.3, "sadness": 1.5, "joy": 0.9, "fear": 1.1, "disgust": 0.8, "surprise": 1.0, "neutral": 1.0},
+    "cheating": {"anger": 1.4, "sadness": 1.0, "joy": 0.8, "fear": 0.7, "disgust": 1.0, "surprise": 1.0, "neutral": 1.0},
+    "threatening": {"anger": 0.6, "sadness": 1.1, "joy": 1.0, "fear": 0.6, "disgust": 0.7, "surprise": 1.0, "neutral": 1.0},
+    "victim": {"anger": 0.8, "sadness": 1.6, "joy": 1.0, "fear": 1.2, "disgust": 0.8, "surprise": 1.0, "neutral": 1.0},
+}
+
 DEBTOR_TYPES: dict[str, DebtorType] = {
     "cooperative": DebtorType(e=2.0, emotion="neutral"),
     "cheating": DebtorType(e=0.3, emotion="neutral", misreport_factor=0.5),
@@ -37,6 +54,7 @@ DEBTOR_TYPES: dict[str, DebtorType] = {
 }
 
 
+@STRATEGIES.register("counterpart_behaviour")
 @STRATEGIES.register("debtor_behaviour")
 class DebtorBehaviourStrategy(ConcessionMixin, EmotionStrategy):
     """A debtor of one behaviour type (cooperative, cheating, threatening, victim).
@@ -50,6 +68,12 @@ class DebtorBehaviourStrategy(ConcessionMixin, EmotionStrategy):
     `walk_probability` per turn once past half the deadline while the creditor's
     offer is worth less to it than its own target minus 0.2 (a draw from ctx.rng).
     A cooperative debtor whose creditor just conceded shows joy.
+
+    With ``responsive: true`` (default) the type reacts to the emotions the other
+    side shows: its exponent is multiplied by an exponentially smoothed
+    (``smoothing``, default 0.5) `EMOTION_RESPONSE` factor of those emotions, and
+    a threatening type's walk-away probability doubles against anger. This is
+    what lets emotion strategies matter against simulated counterparts.
     """
 
     name = "debtor_behaviour"
@@ -71,12 +95,24 @@ class DebtorBehaviourStrategy(ConcessionMixin, EmotionStrategy):
             misreport_factor=base.misreport_factor,
         )
         self._last_their_utility: float | None = None
+        self.responsive = bool(params.get("responsive", True))
+        self.smoothing = float(params.get("smoothing", 0.5))
+        self._multiplier = 1.0
+        self._their_anger = False
+
+    def update(self, feedback: Feedback) -> None:
+        if feedback.kind != "turn" or not self.responsive or not feedback.their_emotion:
+            return
+        m = EMOTION_RESPONSE[self.behaviour].get(feedback.their_emotion, 1.0)
+        self._multiplier = self.smoothing * self._multiplier + (1.0 - self.smoothing) * m
+        self._their_anger = feedback.their_emotion == "anger"
 
     def choose(self, obs: Observation) -> Decision:
         assert self.ctx is not None
-        action, offer, target = self.concession_move(obs, self.kind.e)
+        e = self.kind.e * self._multiplier
+        action, offer, target = self.concession_move(obs, e)
         emotion = self.kind.emotion
-        info: dict = {"behaviour": self.behaviour, "target_utility": target}
+        info: dict = {"behaviour": self.behaviour, "target_utility": target, "effective_e": e}
         if self.behaviour == "cooperative" and obs.their_offer_utility is not None:
             if self._last_their_utility is not None and obs.their_offer_utility > self._last_their_utility + 1e-9:
                 emotion = "joy"
@@ -90,7 +126,7 @@ class DebtorBehaviourStrategy(ConcessionMixin, EmotionStrategy):
             and obs.time > 0.5
             and obs.their_offer_utility is not None
             and obs.their_offer_utility < target - 0.2
-            and self.ctx.rng.random() < self.kind.walk_probability
+            and self.ctx.rng.random() < self.kind.walk_probability * (2.0 if self._their_anger else 1.0)
         ):
             action = "walk_away"
         self._last_their_utility = obs.their_offer_utility
@@ -103,7 +139,9 @@ class DebtorBehaviourStrategy(ConcessionMixin, EmotionStrategy):
         )
 
     def get_state(self) -> dict:
-        return {"last_their_utility": self._last_their_utility}
+        return {"last_their_utility": self._last_their_utility, "multiplier": self._multiplier, "their_anger": self._their_anger}
 
     def set_state(self, state: dict) -> None:
         self._last_their_utility = state.get("last_their_utility")
+        self._multiplier = float(state.get("multiplier", 1.0))
+        self._their_anger = bool(state.get("their_anger", False))

@@ -21,6 +21,7 @@ import numpy as np
 
 from simlab.config.loader import load_agent, load_scenario, parse
 from simlab.config.models import AgentProfile, BackendSpec, Scenario, Study
+from simlab.engine.cases import apply_case
 from simlab.errors import ConfigError
 
 _CONDITION_KEYS = {"scenario", "backend", "facts", "strategy_params"}
@@ -86,15 +87,18 @@ def run_id_of(payload: dict[str, Any]) -> str:
 def expand_study(study: Study, study_path: Path | None = None, backend_kind: str | None = None) -> list[RunSpec]:
     """All runs of `study` in a stable order; `backend_kind` overrides the study's backend."""
     scenarios = [load_scenario(name, near=study_path) for name in study.scenarios]
-    roles = list(study.agents)
-    profiles = {role: [load_agent(a, near=study_path) for a in ids] for role, ids in study.agents.items()}
-    for role, plist in profiles.items():
+    keys = list(study.agents)
+    profiles = {key: [load_agent(a, near=study_path) for a in ids] for key, ids in study.agents.items()}
+    for key, plist in profiles.items():
         for p in plist:
-            if p.role != role:
-                raise ConfigError(f"study {study.study}: agents.{role} lists '{p.id}', whose role is '{p.role}'")
+            if p.role != key:
+                raise ConfigError(f"study {study.study}: agents.{key} lists '{p.id}', whose role is '{p.role}'")
+    role_maps = {}
     for sc in scenarios:
-        if set(sc.roles) != set(roles):
-            raise ConfigError(f"study {study.study}: agents must name exactly the roles of '{sc.id}': {sc.roles}")
+        try:
+            role_maps[sc.id] = study.role_map(sc.roles)
+        except ValueError as exc:
+            raise ConfigError(f"study {study.study}: scenario '{sc.id}': {exc}") from None
     conditions = study.conditions or {"default": {}}
     for name, over in conditions.items():
         bad = set(over) - _CONDITION_KEYS
@@ -109,7 +113,8 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
             base_backend["model"] = None
     specs: list[RunSpec] = []
     for sc in scenarios:
-        for combo in itertools.product(*[profiles[r] for r in roles]):
+        role_of = role_maps[sc.id]
+        for combo in itertools.product(*[profiles[k] for k in keys]):
             for cname, over in conditions.items():
                 sc_data = sc.model_dump()
                 if "scenario" in over:
@@ -120,9 +125,11 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
                 backend = _deep_merge(base_backend, over.get("backend", {}))
                 BackendSpec.model_validate(backend)
                 prof = {}
-                for role, p in zip(roles, combo):
+                for key, p in zip(keys, combo):
+                    role = role_of[key]
                     pd = p.model_dump()
-                    extra = over.get("strategy_params", {}).get(role)
+                    pd["role"] = role
+                    extra = over.get("strategy_params", {}).get(key) or over.get("strategy_params", {}).get(role)
                     if extra:
                         pd["strategy"]["params"] = {**pd["strategy"]["params"], **extra}
                     if p.backend is not None and not backend_kind:
@@ -131,14 +138,17 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
                 label = " vs ".join(p.id for p in combo)
                 if study.conditions:
                     label = f"{label} | {cname}"
-                values = {"scenario": sc.id, **{role: p.id for role, p in zip(roles, combo)}}
+                values = {"scenario": sc.id, **{key: p.id for key, p in zip(keys, combo)}}
                 if study.conditions:
                     values["condition"] = cname
                 for seed in study.seeds:
                     for rep in range(study.replicates):
+                        run_sc = apply_case(resolved_sc, seed, rep)
+                        if run_sc is not resolved_sc:
+                            run_sc = parse("scenario", run_sc, f"{study.study}: case of seed {seed}").model_dump()  # type: ignore[union-attr]
                         payload = {
                             "study_id": study.study,
-                            "scenario": resolved_sc,
+                            "scenario": run_sc,
                             "profiles": prof,
                             "backend": backend,
                             "condition": label,
@@ -149,7 +159,7 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
                             RunSpec(
                                 run_id=run_id_of(payload),
                                 study_id=study.study,
-                                scenario=resolved_sc,
+                                scenario=run_sc,
                                 profiles=prof,
                                 backend=backend,
                                 condition=label,

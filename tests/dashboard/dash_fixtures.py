@@ -23,6 +23,22 @@ EMOTIONS = ("neutral", "joy", "sadness", "anger", "fear", "surprise", "disgust")
 STATES = ("cooperative", "anxious", "hostile")
 EXPERTS = ("hmm", "game_theory", "coherence")
 ROLES = ("collector", "debtor")
+LINES = {
+    "collector": (
+        "Thank you for taking my call. The outstanding balance is {amount:,.0f} EUR; could we clear it over {months} months?",
+        "I hear that this is a hard time. If we agree today, {amount:,.0f} EUR over {months} months keeps the account out of collections.",
+        "I can move a little: {amount:,.0f} EUR, spread over {months} months. That is as far as I can go this round.",
+        "We are close. {amount:,.0f} EUR over {months} months, and I will waive the late fees.",
+        "Agreed, {amount:,.0f} EUR over {months} months. I will send the plan in writing today.",
+    ),
+    "debtor": (
+        "I lost my job in spring and I am scared of falling further behind. {amount:,.0f} EUR is more than I can manage.",
+        "Could we make it {amount:,.0f} EUR over {months} months? I can keep up with payments that size.",
+        "I really want to settle this. {amount:,.0f} EUR over {months} months is what my budget allows.",
+        "That is still tight for me. What about {amount:,.0f} EUR over {months} months?",
+        "Okay, that works for me. {amount:,.0f} EUR over {months} months, thank you for your patience.",
+    ),
+}
 
 
 def _spec(scenario: str, seed: int, condition: str) -> dict:
@@ -77,13 +93,14 @@ def make_run(
         u_other = float(np.clip(0.15 + 0.5 * t + rng.normal(0, 0.02), 0, 1))
         last = i == n_turns - 1
         parse_failed = bool(i == 3 and seed % 3 == 0)
+        offer = {"amount": round(9000 - 500 * i + float(rng.normal(0, 50)), 2), "months": 6 + 2 * i}
         parse_failures += parse_failed
         row = {
             "run_id": run_id, "turn_index": i, "round": i // 2 + 1, "speaker": f"{role}-agent", "role": role,
             "action": "accept" if last and status == "done" else "offer",
-            "offer_json": json.dumps({"amount": round(9000 - 500 * i + float(rng.normal(0, 50)), 2), "months": 6 + 2 * i}),
+            "offer_json": json.dumps(offer),
             "emotion": EMOTIONS[int(rng.integers(0, len(EMOTIONS)))],
-            "message": f"[{role} turn {i}] We can settle at this amount if you agree to the schedule.",
+            "message": LINES[role][min(i // 2, 3) if not last else 4].format(**offer),
             "parse_failed": parse_failed, "utility_self": u_self, "utility_other": u_other,
             "decision_json": json.dumps({"rationale": "concede slowly", "strategy": strategy}),
             "ethics_json": json.dumps([]), "detected_json": json.dumps({"neutral": 0.6, "anger": 0.4}),

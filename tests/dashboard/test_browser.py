@@ -99,6 +99,9 @@ def test_run_explorer_in_chromium(server, tmp_path):
             assert f"run={run_id}" in page.url
             page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
             page.wait_for_timeout(1500)  # let plotly finish drawing
+            page.get_by_role("heading", name="Run run-debt-orchestrator-03").evaluate(
+                "el => el.scrollIntoView({block: 'start'})")
+            page.wait_for_timeout(300)
             shot = tmp_path / "run_explorer.png"
             page.screenshot(path=str(shot), full_page=False)
         finally:

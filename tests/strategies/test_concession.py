@@ -23,3 +23,29 @@ def test_boulware_stays_above_linear_above_conceder():
 def test_unknown_debtor_behaviour_is_a_config_error():
     with pytest.raises(ConfigError, match="behaviour must be one of"):
         DebtorBehaviourStrategy(behaviour="sneaky")
+
+
+def _debtor(behaviour, **kw):
+    from simlab.config.loader import load_scenario
+    from simlab.strategies.base import Feedback, Observation, StrategyContext
+
+    sc = load_scenario("debt_collection")
+    s = DebtorBehaviourStrategy(behaviour=behaviour, **kw)
+    s.reset(StrategyContext("debtor", "creditor", sc.utility("debtor"), sc.deadline, np.random.default_rng(0), sc.issue_ranges()))
+    return s, Feedback, Observation
+
+
+@pytest.mark.parametrize("behaviour, emotion, faster", [("cooperative", "sadness", True), ("threatening", "anger", False), ("cooperative", "joy", False)])
+def test_counterpart_concession_responds_to_the_shown_emotion(behaviour, emotion, faster):
+    obs_args = dict(round=5, time=0.4, own_last_offer=None, their_last_offer=None, their_last_emotion=None,
+                    their_last_message=None, their_offer_utility=None, history=[])
+    base, Feedback, Observation = _debtor(behaviour)
+    moved, _, _ = _debtor(behaviour)
+    for _ in range(3):
+        moved.update(Feedback(kind="turn", round=1, their_emotion=emotion))
+    u_base = base.choose(Observation(**obs_args)).info["target_utility"]
+    u_moved = moved.choose(Observation(**obs_args)).info["target_utility"]
+    assert (u_moved < u_base) if faster else (u_moved > u_base)
+    still, _, _ = _debtor(behaviour, responsive=False)
+    still.update(Feedback(kind="turn", round=1, their_emotion=emotion))
+    assert still.choose(Observation(**obs_args)).info["target_utility"] == pytest.approx(u_base)

@@ -1,0 +1,444 @@
+"""Game-theoretic emotion choice and behaviour-dependent concession.
+
+Defines the payoff model (`DEFAULT_PAYOFFS`, `payoff_matrix`, `expected_payoffs`,
+`best_response`), the behaviour-dependent concession tactics
+(`tit_for_tat_target`, `ReciprocalConcession`), `CounterpartEvidence` (feeds
+counterpart turns to a strategy exactly once) and two strategies:
+
+- ``hmm_game_theory``: the HMM belief over the counterpart's state (see
+  `simlab.strategies.hmm_tracker`) + the best-response emotion + reciprocal
+  offers. This is the pipeline of the emotion-aware credit negotiation agent
+  that tracks the debtor's emotional state with an HMM and chooses the
+  collector's emotional stance and offer game-theoretically.
+- ``game_theoretic``: the best response without tracking, against a prior over
+  counterpart states or the posterior from the last detected emotion alone.
+
+The payoff model scores showing emotion e to a counterpart in state s,
+U[e, s]; the best response maximises the expected payoff sum_s b(s) U[e, s]
+under a belief b. `DEFAULT_PAYOFFS` are illustrative priors, not estimates,
+chosen to reflect findings on emotions in negotiation: anger extracts
+concessions from counterparts who can be pressured but escalates conflict with
+hostile ones (van Kleef, De Dreu & Manstead 2004; Sinaceur & Tiedens 2006);
+sadness/supplication elicits help from cooperative and distressed partners
+(Sinaceur et al. 2015); neutrality de-escalates hostility; against suspected
+deception a tough, annoyed stance limits exploitation. Override them with the
+``payoffs`` parameter ({emotion: {state: value}}).
+
+Offers are behaviour-dependent (Faratin, Sierra & Jennings 1998): relative
+tit-for-tat in utility space, reciprocating the counterpart's concession as
+measured in our own utility (Baarslag, Hindriks & Jonker 2013, "A tit for tat
+negotiation strategy for real-time bilateral negotiations"), scaled by how
+much the belief says reciprocity is safe (fully with cooperative partners,
+more with distressed ones, less with hostile or deceptive ones), with a
+Boulware time-dependent safety net so the agent still concedes towards its
+floor as the deadline nears. Acceptance is AC_next (Baarslag et al. 2014).
+The Nash bargaining reference point lives in the engine, not here.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from simlab.emotion.labels import DEFAULT_SPACE, EKMAN7
+from simlab.emotion.mapping import map_label
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
+from simlab.strategies.concession import time_dependent_target
+from simlab.strategies.hmm_tracker import DEFAULT_HMM, ForwardFilter, HMMParams, evidence_vector, resolve_params
+from simlab.types import Offer
+
+DEFAULT_PAYOFFS: dict[str, dict[str, float]] = {
+    "neutral": {"cooperative": 0.30, "distressed": 0.20, "hostile": 0.20, "deceptive": 0.30},
+    "joy": {"cooperative": 0.60, "distressed": 0.10, "hostile": -0.20, "deceptive": 0.00},
+    "sadness": {"cooperative": 0.30, "distressed": 0.40, "hostile": -0.30, "deceptive": -0.10},
+    "anger": {"cooperative": 0.20, "distressed": -0.50, "hostile": -0.40, "deceptive": 0.40},
+    "fear": {"cooperative": -0.10, "distressed": 0.00, "hostile": -0.50, "deceptive": -0.40},
+    "surprise": {"cooperative": 0.10, "distressed": 0.00, "hostile": 0.00, "deceptive": 0.20},
+    "disgust": {"cooperative": -0.40, "distressed": -0.60, "hostile": -0.10, "deceptive": 0.10},
+}
+"""U[own emotion][counterpart state]: best responses are cooperative -> joy,
+distressed -> sadness, hostile -> neutral, deceptive -> anger."""
+
+DEFAULT_STATE_FACTORS: dict[str, float] = {
+    "cooperative": 1.0,
+    "distressed": 1.25,
+    "hostile": 0.5,
+    "deceptive": 0.5,
+}
+"""How much of the counterpart's concession to reciprocate, per believed state."""
+
+
+def payoff_matrix(
+    emotions: Sequence[str],
+    states: Sequence[str],
+    payoffs: Mapping[str, Mapping[str, float]] | None = None,
+) -> np.ndarray:
+    """U as an (emotions x states) array; an emotion missing from `payoffs` uses its Ekman counterpart."""
+    table = payoffs or DEFAULT_PAYOFFS
+    rows = []
+    for e in emotions:
+        key = e if e in table else map_label(e, tuple(k for k in EKMAN7 if k in table) or EKMAN7)
+        row = table.get(key, {})
+        rows.append([float(row.get(s, 0.0)) for s in states])
+    return np.array(rows, dtype=float)
+
+
+def expected_payoffs(belief: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """sum_s b(s) U[e, s] for every emotion e."""
+    return matrix @ np.asarray(belief, dtype=float)
+
+
+def best_response(
+    belief: Mapping[str, float] | np.ndarray,
+    payoffs: Mapping[str, Mapping[str, float]] | np.ndarray,
+    emotions: Sequence[str] | None = None,
+    states: Sequence[str] | None = None,
+) -> str:
+    """The emotion maximising expected payoff under `belief` (ties: the earlier emotion).
+
+    `belief` is {state: probability} or an array over `states`; `payoffs` is
+    {emotion: {state: value}} or an (emotions x states) array.
+    """
+    if isinstance(payoffs, np.ndarray):
+        if emotions is None:
+            raise ValueError("emotions are required with a payoff array")
+        matrix = payoffs
+        emotions = list(emotions)
+    else:
+        emotions = list(emotions or payoffs.keys())
+        states = list(states or (belief.keys() if isinstance(belief, Mapping) else DEFAULT_HMM.states))
+        matrix = payoff_matrix(emotions, states, payoffs)
+    if isinstance(belief, Mapping):
+        b = np.array([float(belief.get(s, 0.0)) for s in (states or [])])
+    else:
+        b = np.asarray(belief, dtype=float)
+    values = expected_payoffs(b, matrix)
+    return emotions[int(np.argmax(values))]
+
+
+def softmax(values: np.ndarray, temperature: float) -> np.ndarray:
+    z = np.asarray(values, dtype=float) / max(float(temperature), 1e-9)
+    w = np.exp(z - z.max())
+    return w / w.sum()
+
+
+def tit_for_tat_target(
+    own_target: float,
+    their_utilities: Sequence[float],
+    factor: float = 1.0,
+    window: int = 1,
+) -> float:
+    """Relative tit-for-tat in utility space (Faratin et al. 1998; Baarslag et al. 2013).
+
+    The counterpart's concession is the rise, in *our* utility, of their offers
+    over the last `window` offers, averaged per offer (``window > 1`` is
+    Faratin's averaged tit-for-tat). We concede `factor` times that; a
+    counterpart that retracts earns no concession (we never retract either).
+    """
+    if len(their_utilities) < 2:
+        return own_target
+    w = max(1, min(int(window), len(their_utilities) - 1))
+    conceded = (their_utilities[-1] - their_utilities[-1 - w]) / w
+    return own_target - float(factor) * max(0.0, conceded)
+
+
+class ReciprocalConcession:
+    """Behaviour-dependent offers with a time-dependent safety net and AC_next acceptance.
+
+    The target starts at `start`, falls by the reciprocated concession
+    (`tit_for_tat_target`) and never rises; it is also capped by Faratin's
+    time-dependent curve with exponent `deadline_e` (Boulware for e < 1), so the
+    agent reaches its floor by the deadline even against a counterpart that
+    never concedes. The floor is max(reservation value, `floor`).
+    """
+
+    def __init__(
+        self,
+        start: float = 1.0,
+        floor: float | None = None,
+        factor: float = 1.0,
+        window: int = 1,
+        deadline_e: float = 0.2,
+    ) -> None:
+        self.start = float(start)
+        self.floor = None if floor is None else float(floor)
+        self.factor = float(factor)
+        self.window = int(window)
+        self.deadline_e = float(deadline_e)
+        self.reset()
+
+    def reset(self) -> None:
+        self.target = self.start
+        self.their_utilities: list[float] = []
+
+    def observe(self, their_utility: float | None) -> None:
+        if their_utility is not None:
+            self.their_utilities.append(float(their_utility))
+
+    def floor_for(self, ctx: StrategyContext) -> float:
+        return max(ctx.utility.reservation, self.floor if self.floor is not None else 0.0)
+
+    def next_target(self, ctx: StrategyContext, time: float, multiplier: float = 1.0) -> float:
+        floor = self.floor_for(ctx)
+        tft = tit_for_tat_target(self.target, self.their_utilities, self.factor * multiplier, self.window)
+        safety = time_dependent_target(time, self.deadline_e, floor, self.start)
+        return float(min(max(min(tft, safety, self.target), floor), 1.0))
+
+    def move(
+        self, ctx: StrategyContext, obs: Observation, multiplier: float = 1.0
+    ) -> tuple[str, Offer, float]:
+        """(action, offer, target) for this turn; commits the new target."""
+        self.target = self.next_target(ctx, obs.time, multiplier)
+        offer = ctx.utility.offer_with_utility(self.target)
+        if obs.their_last_offer is not None and obs.their_offer_utility is not None:
+            if obs.their_offer_utility >= ctx.utility.undiscounted(offer) - 1e-9:
+                return "accept", dict(obs.their_last_offer), self.target
+        return "offer", offer, self.target
+
+    def get_state(self) -> dict[str, Any]:
+        return {"target": self.target, "their_utilities": list(self.their_utilities)}
+
+    def set_state(self, state: Mapping[str, Any]) -> None:
+        self.target = float(state["target"])
+        self.their_utilities = [float(u) for u in state["their_utilities"]]
+
+
+class CounterpartEvidence:
+    """Delivers each counterpart turn to a strategy once, from `update` or else from `choose`.
+
+    The engine calls ``update(Feedback(kind="turn"))`` after every counterpart
+    turn, then ``choose`` with an observation repeating the same turn. Evidence
+    is taken from the feedback; `choose` uses the observation only when no
+    feedback arrived since the previous decision (callers that never send
+    feedback still work).
+    """
+
+    def __init__(self) -> None:
+        self.fresh = False
+
+    def from_feedback(self, fb: Feedback) -> dict[str, Any] | None:
+        if fb.kind != "turn":
+            return None
+        self.fresh = True
+        return {
+            "emotion": fb.their_detected if fb.their_detected else fb.their_emotion,
+            "utility": fb.their_offer_utility,
+            "concession": fb.concession,
+        }
+
+    def from_observation(self, obs: Observation) -> dict[str, Any] | None:
+        fresh, self.fresh = self.fresh, False
+        if fresh or (obs.their_last_emotion is None and obs.their_last_detected is None
+                     and obs.their_last_offer is None):
+            return None
+        return {
+            "emotion": obs.their_last_detected if obs.their_last_detected else obs.their_last_emotion,
+            "utility": obs.their_offer_utility,
+            "concession": None,
+        }
+
+
+def _space(ctx: StrategyContext | None) -> tuple[str, ...]:
+    return tuple(ctx.emotions) if ctx is not None and ctx.emotions else DEFAULT_SPACE
+
+
+class _GameTheoryBase(EmotionStrategy):
+    """Shared parameters and offer logic of the two game-theoretic strategies."""
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.hmm: HMMParams = resolve_params(params.get("hmm"))
+        self.payoffs = params.get("payoffs") or DEFAULT_PAYOFFS
+        self.state_factors = {**DEFAULT_STATE_FACTORS, **dict(params.get("state_factors") or {})}
+        self.concession = ReciprocalConcession(
+            start=float(params.get("start", 1.0)),
+            floor=params.get("floor"),
+            factor=float(params.get("concession_factor", 1.0)),
+            window=int(params.get("window", 1)),
+            deadline_e=float(params.get("deadline_e", 0.2)),
+        )
+        self.evidence = CounterpartEvidence()
+        self.emotions: tuple[str, ...] = DEFAULT_SPACE
+        self.matrix = payoff_matrix(self.emotions, self.hmm.states, self.payoffs)
+
+    def reset(self, ctx: StrategyContext) -> None:
+        super().reset(ctx)
+        self.emotions = _space(ctx)
+        self.matrix = payoff_matrix(self.emotions, self.hmm.states, self.payoffs)
+        self.concession.reset()
+        self.evidence = CounterpartEvidence()
+
+    def multiplier(self, belief: np.ndarray) -> float:
+        return float(sum(p * self.state_factors.get(s, 1.0) for s, p in zip(self.hmm.states, belief)))
+
+    def decide(self, obs: Observation, belief: np.ndarray, label: str, extra: dict[str, Any]) -> Decision:
+        assert self.ctx is not None
+        values = expected_payoffs(belief, self.matrix)
+        emotion = self.emotions[int(np.argmax(values))]
+        action, offer, target = self.concession.move(self.ctx, obs, self.multiplier(belief))
+        top = max(zip(self.hmm.states, belief), key=lambda x: x[1])
+        return Decision(
+            emotion=emotion,
+            offer=offer,
+            action=action,  # type: ignore[arg-type]
+            rationale=(
+                f"{label}: counterpart most likely {top[0]} ({top[1]:.2f}); best response {emotion}; "
+                f"target utility {target:.3f}"
+            ),
+            info={
+                **extra,
+                "expected_payoffs": {e: float(v) for e, v in zip(self.emotions, values)},
+                "target_utility": target,
+            },
+        )
+
+
+@STRATEGIES.register("hmm_game_theory")
+class HMMGameTheoryStrategy(_GameTheoryBase):
+    """HMM emotion tracking + game-theoretic best response + behaviour-dependent offers.
+
+    Implements the emotion-aware credit negotiation agent's pipeline: an HMM
+    over the counterpart's hidden state (cooperative, distressed, hostile,
+    deceptive) is filtered online from the emotions detected in its messages;
+    the agent shows the emotion with the highest expected payoff under the
+    one-step-ahead belief and makes reciprocal (tit-for-tat) offers scaled by
+    the belief (Faratin et al. 1998; Baarslag et al. 2013).
+
+    Params:
+        hmm: HMM parameters (dict, or path to a JSON file from `fit hmm`); default DEFAULT_HMM.
+        payoffs: {emotion: {state: payoff}}; default DEFAULT_PAYOFFS.
+        state_factors: {state: reciprocity factor}; default DEFAULT_STATE_FACTORS.
+        concession_factor: base tit-for-tat factor (1.0 = mirror).
+        window: tit-for-tat window (1 = relative, >1 = averaged).
+        start, floor: first and lowest target utility (floor >= reservation value).
+        deadline_e: exponent of the time-dependent safety net (0.2 = Boulware).
+
+    Decision.info: "belief" (filtered counterpart state), "predicted" (one step
+    ahead, used for the best response), "expected_payoffs", "target_utility".
+    """
+
+    name = "hmm_game_theory"
+    description = "HMM belief over the counterpart's state + best-response emotion + tit-for-tat offers"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.filter = ForwardFilter(self.hmm)
+
+    def reset(self, ctx: StrategyContext) -> None:
+        super().reset(ctx)
+        self.filter.reset()
+
+    def _ingest(self, ev: dict[str, Any] | None) -> None:
+        if ev is None:
+            return
+        self.filter.update(ev["emotion"])
+        self.concession.observe(ev["utility"])
+
+    def update(self, feedback: Feedback) -> None:
+        self._ingest(self.evidence.from_feedback(feedback))
+
+    def choose(self, obs: Observation) -> Decision:
+        self._ingest(self.evidence.from_observation(obs))
+        predicted = self.filter.predict()
+        return self.decide(
+            obs,
+            predicted,
+            "HMM + best response",
+            {
+                "belief": self.filter.belief_dict(),
+                "predicted": self.filter.belief_dict(predicted),
+            },
+        )
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "filter": self.filter.get_state(),
+            "concession": self.concession.get_state(),
+            "fresh": self.evidence.fresh,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        self.filter.set_state(state["filter"])
+        self.concession.set_state(state["concession"])
+        self.evidence.fresh = bool(state.get("fresh", False))
+
+
+@STRATEGIES.register("game_theoretic")
+class GameTheoreticStrategy(_GameTheoryBase):
+    """Best-response emotion without tracking (the game-theoretic agent of emotion-aware negotiation).
+
+    The belief is either the prior over counterpart states (``mode="prior"``)
+    or, by default (``mode="last_emotion"``), the posterior from the last
+    detected emotion alone, P(s | o) proportional to prior(s) L(s); before any
+    counterpart message it is the prior. Offers are the same belief-scaled
+    tit-for-tat as ``hmm_game_theory`` (Faratin et al. 1998; Baarslag et al. 2013).
+
+    Params:
+        mode: "last_emotion" (default) or "prior".
+        prior: {state: probability}; default the HMM start distribution
+            (``prior="uniform"`` for the uniform belief).
+        hmm, payoffs, state_factors, concession_factor, window, start, floor,
+        deadline_e: as for ``hmm_game_theory`` (the HMM's emissions invert a detection).
+    """
+
+    name = "game_theoretic"
+    description = "best-response emotion to a prior or to the last detected emotion + tit-for-tat offers"
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.mode = str(params.get("mode", "last_emotion"))
+        if self.mode not in ("last_emotion", "prior"):
+            from simlab.errors import ConfigError
+
+            raise ConfigError(f"game_theoretic mode must be 'last_emotion' or 'prior', not {self.mode!r}.")
+        prior = params.get("prior")
+        states = self.hmm.states
+        if prior == "uniform":
+            p = np.full(len(states), 1.0 / len(states))
+        elif isinstance(prior, Mapping):
+            p = np.array([float(prior.get(s, 0.0)) for s in states])
+        else:
+            p = self.hmm.startprob.copy()
+        self.prior = p / p.sum()
+        self.last_q: np.ndarray | None = None
+
+    def reset(self, ctx: StrategyContext) -> None:
+        super().reset(ctx)
+        self.last_q = None
+
+    def _ingest(self, ev: dict[str, Any] | None) -> None:
+        if ev is None:
+            return
+        q = evidence_vector(ev["emotion"], self.hmm.labels)
+        if q is not None:
+            self.last_q = q
+        self.concession.observe(ev["utility"])
+
+    def update(self, feedback: Feedback) -> None:
+        self._ingest(self.evidence.from_feedback(feedback))
+
+    def belief(self) -> np.ndarray:
+        if self.mode == "prior" or self.last_q is None:
+            return self.prior.copy()
+        joint = self.prior * (self.hmm.emissionprob @ self.last_q)
+        return joint / joint.sum() if joint.sum() > 0 else self.prior.copy()
+
+    def choose(self, obs: Observation) -> Decision:
+        self._ingest(self.evidence.from_observation(obs))
+        b = self.belief()
+        return self.decide(obs, b, f"best response ({self.mode})",
+                           {"belief": {s: float(p) for s, p in zip(self.hmm.states, b)}})
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "last_q": None if self.last_q is None else self.last_q.tolist(),
+            "concession": self.concession.get_state(),
+            "fresh": self.evidence.fresh,
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        q = state.get("last_q")
+        self.last_q = None if q is None else np.array(q, dtype=float)
+        self.concession.set_state(state["concession"])
+        self.evidence.fresh = bool(state.get("fresh", False))
