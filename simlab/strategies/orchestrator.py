@@ -425,6 +425,10 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
             ),
         }
         self.experts: dict[str, Any] = {k: factories[k]() for k in names}
+        # the HMM belief drives the offers and is logged even when its expert is not fused
+        self.observers: list[Any] = list(self.experts.values())
+        if "game_theoretic" not in self.experts:
+            self.observers.append(self.gt)
         self.emotions: tuple[str, ...] = DEFAULT_SPACE
         self.tracker = ReliabilityTracker(names, self.emotions, self.reliability_prior, self.forgetting)
         self.concession = ReciprocalConcession(
@@ -446,7 +450,7 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
             saved = self.tracker.get_state()
             self.tracker = ReliabilityTracker(tuple(self.experts), emotions, self.reliability_prior, self.forgetting)
             self.tracker.set_state(saved)
-        for expert in self.experts.values():
+        for expert in self.observers:
             expert.reset(ctx, self.emotions)
         self.concession.reset()
         self.evidence = CounterpartEvidence()
@@ -466,7 +470,7 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
         if concession is None and ev["utility"] is not None and utils:
             concession = float(ev["utility"]) - utils[-1]
         self.concession.observe(ev["utility"])
-        for expert in self.experts.values():
+        for expert in self.observers:
             expert.observe({"emotion": ev["emotion"], "concession": concession})
         reward = turn_reward(concession, self.concession_scale)
         if reward is not None and self.records and not self.records[-1].get("rewarded"):
@@ -522,6 +526,7 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
     def get_state(self) -> dict[str, Any]:
         return {
             "experts": {k: e.get_state() for k, e in self.experts.items()},
+            "belief_filter": self.gt.get_state(),
             "reliability": self.tracker.get_state(),
             "concession": self.concession.get_state(),
             "records": [dict(r) for r in self.records],
@@ -531,6 +536,7 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
     def set_state(self, state: dict[str, Any]) -> None:
         for k, e in self.experts.items():
             e.set_state(state["experts"][k])
+        self.gt.set_state(state["belief_filter"])
         self.tracker.set_state(state["reliability"])
         self.concession.set_state(state["concession"])
         self.records = [dict(r) for r in state.get("records", [])]
