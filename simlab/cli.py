@@ -144,6 +144,33 @@ def export(
         console.print(str(p), markup=False)
 
 
+@app.command()
+def report(
+    study_id: str = typer.Argument(..., help="The study id (the `study:` field of its YAML)."),
+    store: Path = StoreOpt,
+    out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default reports/<study_id>)."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Agent id to test every strategy against (default: the vanilla one)."),
+) -> None:
+    """Write reports/<study_id>/report.md with tables, effect sizes, tests and PNG plots."""
+    from simlab.report import build_report
+    from simlab.store.store import RunStore
+
+    path = build_report(RunStore(store, read_only=True), study_id, out, baseline=baseline)
+    console.print(f"report written to {path}", markup=False)
+    console.print(path.read_text(encoding="utf-8").split("\n\n")[1] if "\n\n" in path.read_text(encoding="utf-8") else "", markup=False)
+
+
+@app.command()
+def dashboard(
+    store: Path = StoreOpt,
+    port: int = typer.Option(8501, "--port", help="Port on 127.0.0.1."),
+) -> None:
+    """Start the Streamlit dashboard over the run store (read-only)."""
+    from simlab.dashboard_launch import launch
+
+    launch(store, port)
+
+
 def main() -> None:
     """Entry point: run the app, turning SimlabError into one line."""
     try:

@@ -249,91 +249,99 @@ def _json_metric_sql(column: str, param: str) -> str:
 
 
 # --------------------------------------------------------------------------- statistics
-def _effect_module():
+def _stats_package():
+    """`simlab.stats.effect_sizes`, or None where it is absent or broken (this module then does the math)."""
     try:
-        from simlab.stats import effect_sizes  # type: ignore[attr-defined]
-    except Exception:  # the stats package may not exist yet, or fail to import
+        from simlab.stats import effect_sizes
+    except Exception:  # noqa: BLE001 -- any import failure falls back to the built-in formulas
         return None
-    return effect_sizes
+    if all(hasattr(effect_sizes, n) for n in ("d_from_stats", "d_variance", "cohens_h")):
+        return effect_sizes
+    return None
 
 
 def stats_backend() -> str:
-    """Which module computes intervals and effect sizes: simlab.stats.effect_sizes or this one."""
-    mod = _effect_module()
-    if mod is not None and all(hasattr(mod, n) for n in ("cohens_d_from_stats", "cohens_h")):
-        return "simlab.stats.effect_sizes"
-    return "simlab.dashboard_queries (minimal built-in math)"
+    """Which code computes the effect sizes: simlab.stats.effect_sizes or the minimal formulas here."""
+    return "simlab.stats.effect_sizes" if _stats_package() is not None else "simlab.dashboard_queries (built-in formulas)"
 
 
-def _t_crit(df: float, level: float = 0.95) -> float:
+def _z(level: float) -> float:
     from scipy import stats
 
-    return float(stats.t.ppf(0.5 + level / 2, df))
+    return float(stats.norm.ppf(0.5 + level / 2))
 
 
 def wilson_interval(k: float, n: int, level: float = 0.95) -> tuple[float, float]:
     """Wilson score interval of a proportion k/n."""
-    from scipy import stats
-
     if n <= 0:
         return (math.nan, math.nan)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = _z(level)
     p = k / n
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    half = z * math.sqrt(max(p * (1 - p) / n + z * z / (4 * n * n), 0.0)) / denom
     return (max(0.0, centre - half), min(1.0, centre + half))
 
 
 def mean_interval(mean: float, sd: float, n: int, level: float = 0.95) -> tuple[float, float]:
     """Student-t interval of a mean from summary statistics."""
+    from scipy import stats
+
     if n < 2 or sd is None or not math.isfinite(sd):
         return (math.nan, math.nan)
-    half = _t_crit(n - 1, level) * sd / math.sqrt(n)
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
     return (mean - half, mean + half)
 
 
-def cohens_d(m1: float, s1: float, n1: int, m0: float, s0: float, n0: int) -> tuple[float, float, float]:
-    """Cohen's d of group 1 against group 0 (pooled SD) with a normal-theory 95% CI."""
-    mod = _effect_module()
-    if mod is not None and hasattr(mod, "cohens_d_from_stats"):
+def cohens_d(m1: float, s1: float, n1: int, m0: float, s0: float, n0: int, level: float = 0.95) -> tuple[float, float, float]:
+    """Cohen's d of group 1 against group 0 from summary statistics (pooled SD), with a normal-theory CI.
+
+    var(d) = (n1 + n0) / (n1 n0) + d^2 / (2 (n1 + n0)) (Hedges & Olkin 1985).
+    Uses `simlab.stats.effect_sizes.d_from_stats` / `d_variance` when present.
+    Returns (d, low, high); NaNs when d is undefined (n < 2 or zero variance).
+    """
+    if n1 < 2 or n0 < 2 or not (math.isfinite(s1) and math.isfinite(s0)):
+        return (math.nan, math.nan, math.nan)
+    mod = _stats_package()
+    if mod is not None:
         try:
-            res = mod.cohens_d_from_stats(m1, s1, n1, m0, s0, n0)
-            if isinstance(res, tuple) and len(res) == 3:
-                return tuple(float(x) for x in res)  # type: ignore[return-value]
-            value = float(getattr(res, "value", res))
-            lo, hi = getattr(res, "ci", (math.nan, math.nan))
-            return (value, float(lo), float(hi))
-        except Exception:
-            pass
-    if n1 < 2 or n0 < 2:
-        return (math.nan, math.nan, math.nan)
-    pooled = math.sqrt(((n1 - 1) * s1 * s1 + (n0 - 1) * s0 * s0) / (n1 + n0 - 2))
-    if pooled == 0:
-        return (math.nan, math.nan, math.nan)
-    d = (m1 - m0) / pooled
-    se = math.sqrt((n1 + n0) / (n1 * n0) + d * d / (2 * (n1 + n0)))
-    return (d, d - 1.96 * se, d + 1.96 * se)
+            d = float(mod.d_from_stats(m1, s1, n1, m0, s0, n0))
+            se = math.sqrt(float(mod.d_variance(d, n1, n0)))
+        except (ValueError, ZeroDivisionError, ArithmeticError, Exception):  # InsufficientDataError et al.
+            return (math.nan, math.nan, math.nan)
+    else:
+        pooled = math.sqrt(((n1 - 1) * s1 * s1 + (n0 - 1) * s0 * s0) / (n1 + n0 - 2))
+        if pooled == 0:
+            return (math.nan, math.nan, math.nan)
+        d = (m1 - m0) / pooled
+        se = math.sqrt((n1 + n0) / (n1 * n0) + d * d / (2 * (n1 + n0)))
+    z = _z(level)
+    return (d, d - z * se, d + z * se)
 
 
-def cohens_h(p1: float, n1: int, p0: float, n0: int) -> tuple[float, float, float]:
-    """Cohen's h = 2 asin sqrt(p1) - 2 asin sqrt(p0) with a normal-theory 95% CI."""
+def cohens_h(p1: float, n1: int, p0: float, n0: int, level: float = 0.95) -> tuple[float, float, float]:
+    """Cohen's h = 2 asin sqrt(p1) - 2 asin sqrt(p0) with the CI h +- z sqrt(1/n1 + 1/n0) (Cohen 1988).
+
+    Uses `simlab.stats.effect_sizes.cohens_h` (on the success counts) when present.
+    """
     if n1 < 1 or n0 < 1:
         return (math.nan, math.nan, math.nan)
-    h = 2 * math.asin(math.sqrt(min(max(p1, 0.0), 1.0))) - 2 * math.asin(math.sqrt(min(max(p0, 0.0), 1.0)))
-    mod = _effect_module()
-    if mod is not None and hasattr(mod, "cohens_h"):
+    p1, p0 = min(max(p1, 0.0), 1.0), min(max(p0, 0.0), 1.0)
+    mod = _stats_package()
+    if mod is not None:
         try:
-            res = mod.cohens_h(p1, p0)
-            h = float(getattr(res, "value", res[0] if isinstance(res, tuple) else res))
-        except Exception:
+            es = mod.cohens_h(int(round(p1 * n1)), int(n1), int(round(p0 * n0)), int(n0), ci="analytic", confidence=level)
+            return (float(es.estimate), float(es.ci_low), float(es.ci_high))
+        except Exception:  # noqa: BLE001 -- fall back to the formula below
             pass
+    h = 2 * math.asin(math.sqrt(p1)) - 2 * math.asin(math.sqrt(p0))
     se = math.sqrt(1 / n1 + 1 / n0)
-    return (h, h - 1.96 * se, h + 1.96 * se)
+    z = _z(level)
+    return (h, h - z * se, h + z * se)
 
 
 def add_intervals(summary: pd.DataFrame, binary: bool, level: float = 0.95) -> pd.DataFrame:
-    """Add ci_low / ci_high (95%: Wilson for a rate, t for a mean) to a `group_summary` frame."""
+    """Add ci_low / ci_high (Wilson for a rate, Student t for a mean) to a `group_summary` frame."""
     out = summary.copy()
     lows, highs = [], []
     for row in out.itertuples(index=False):
@@ -341,7 +349,8 @@ def add_intervals(summary: pd.DataFrame, binary: bool, level: float = 0.95) -> p
         if binary:
             lo, hi = wilson_interval(row.mean * n, n, level)
         else:
-            lo, hi = mean_interval(row.mean, row.sd if row.sd is not None else math.nan, n, level)
+            sd = float(row.sd) if row.sd is not None and not pd.isna(row.sd) else math.nan
+            lo, hi = mean_interval(row.mean, sd, n, level)
         lows.append(lo)
         highs.append(hi)
     out["ci_low"] = lows
@@ -385,57 +394,90 @@ def effect_sizes_vs(summary: pd.DataFrame, baseline: str, binary: bool) -> pd.Da
 
 
 # --------------------------------------------------------------------------- references
-def reference_values(study_id: str, metric: Metric, config: dict[str, Any] | None = None) -> pd.DataFrame:
-    """Published reference values for this study and metric from `simlab.stats.references`, if present.
+REFERENCE_TOPICS: dict[str, tuple[str, ...]] = {
+    "manipulation": ("manipulation", "manipulative"),
+    "ive": ("ive", "identifiable", "victim", "donation"),
+    "framing": ("framing", "robustness"),
+    "negotiation": ("debt", "negotiation", "alternating_offers", "bargain"),
+}
+"""Words in a study's scenario ids, domains or protocols that tie it to a topic of `simlab.stats.references`."""
 
-    Returns a frame with group, value, ci_low, ci_high, source (empty when the
-    module or a matching reference is absent). References are drawn beside the
-    lab's estimates, never used to compute them.
+METRIC_HINTS: dict[str, tuple[str, ...]] = {
+    "manipulation": ("harm",),
+    "ive": ("donat", "alloc", "giv"),
+    "framing": ("decision", "approv", "choice", "grant", "deny"),
+}
+"""A metric whose name contains one of these fragments is drawn beside its topic's published numbers."""
+
+REFERENCE_COLUMNS = ["key", "label", "measure", "population", "value", "low", "high", "source", "url", "show_as"]
+
+
+def study_topics(words: list[str]) -> set[str]:
+    """Reference topics whose keywords occur in `words` (scenario ids, domains, protocols)."""
+    tokens = set()
+    for w in words:
+        tokens.update(t for t in re.split(r"[^a-z0-9]+", str(w).lower()) if t)
+        tokens.add(str(w).lower())
+    return {topic for topic, keys in REFERENCE_TOPICS.items() if tokens & set(keys)}
+
+
+def reference_values(metric: Metric, config: dict[str, Any] | None = None, words: list[str] | None = None) -> pd.DataFrame:
+    """Published reference values that go with a study and metric, from `simlab.stats.references`.
+
+    A study gets references either explicitly, through ``references:`` in its
+    config (a list of reference keys, or ``{metric_name: [keys]}``), or by topic,
+    when its scenario ids / domains / protocols name one (`REFERENCE_TOPICS`).
+    `show_as` says where the page draws a row: ``rate`` (a proportion beside a
+    rate metric's bars), ``effect`` (a Cohen's d beside a mean metric's effect
+    sizes, a Cohen's h beside a rate's) or ``note`` (listed only). A number is
+    drawn only for the metric it was published for: the one the config maps
+    it to, else a metric named as in `METRIC_HINTS` (e.g. ``harmful_choice``
+    for the manipulation rates, ``donation`` for the identifiable-victim d). References
+    are drawn beside the lab's estimates, never used to compute them. Empty
+    when the references module is absent.
     """
-    cols = ["group", "value", "ci_low", "ci_high", "source"]
     try:
-        from simlab.stats import references  # type: ignore[attr-defined]
-    except Exception:
-        return pd.DataFrame(columns=cols)
-    items: list[Any] = []
+        from simlab.stats import references
+    except Exception:  # noqa: BLE001 -- the page works without references
+        return pd.DataFrame(columns=REFERENCE_COLUMNS)
+    catalogue = list(getattr(references, "REFERENCES", ()))
+    by_key = {getattr(r, "key", None): r for r in catalogue}
     name = metric.key.split(":", 1)[-1]
-    finder = getattr(references, "references_for", None) or getattr(references, "find_references", None)
-    try:
-        if finder is not None:
-            try:
-                items = list(finder(study_id, name))
-            except TypeError:
-                items = list(finder(study=study_id, metric=name))
-        else:
-            pool = getattr(references, "REFERENCES", None)
-            if isinstance(pool, dict):
-                pool = list(pool.values())
-            items = list(pool or [])
-    except Exception:
-        return pd.DataFrame(columns=cols)
-    wanted_study = {study_id, str((config or {}).get("references", "")), str((config or {}).get("reference", ""))}
+    explicit: list[str] = []
+    explicit_for_metric: set[str] = set()
+    declared = (config or {}).get("references")
+    if isinstance(declared, (list, tuple)):
+        explicit = [str(k) for k in declared]
+    elif isinstance(declared, dict):
+        for m, keys in declared.items():
+            keys = [str(k) for k in (keys if isinstance(keys, (list, tuple)) else [keys])]
+            explicit += keys
+            if str(m) in (name, metric.key):
+                explicit_for_metric.update(keys)
+    topics = study_topics(list(words or []))
+    chosen = [by_key[k] for k in dict.fromkeys(explicit) if k in by_key]
+    chosen += [r for r in catalogue if getattr(r, "topic", None) in topics and r not in chosen]
     rows = []
-    for it in items:
-        get = it.get if isinstance(it, dict) else (lambda k, d=None, _it=it: getattr(_it, k, d))
-        m = get("metric")
-        if m is not None and str(m) not in (name, metric.label, metric.key):
-            continue
-        st = get("study") or get("study_id")
-        if finder is None and st is not None and str(st) not in wanted_study:
-            continue
-        value = get("value")
-        if value is None:
-            continue
-        ci = get("ci") or (get("ci_low"), get("ci_high"))
-        lo, hi = (ci[0], ci[1]) if isinstance(ci, (tuple, list)) and len(ci) == 2 else (None, None)
+    for r in chosen:
+        measure = getattr(r, "measure", "")
+        fits = r.key in explicit_for_metric or (
+            not explicit_for_metric
+            and any(h in name.lower() for h in METRIC_HINTS.get(getattr(r, "topic", ""), ()))
+        )
+        show = "note"
+        if fits and measure == "proportion" and metric.binary:
+            show = "rate"
+        elif fits and ((measure == "cohen_h" and metric.binary) or (measure == "cohen_d" and not metric.binary)):
+            show = "effect"
+        src = getattr(r, "source", None)
         rows.append([
-            str(get("group") or get("condition") or get("label") or "reference"),
-            float(value),
-            float(lo) if lo is not None else math.nan,
-            float(hi) if hi is not None else math.nan,
-            str(get("source") or get("citation") or ""),
+            r.key, r.label, measure, getattr(r, "population", ""),
+            r.value if r.value is not None else math.nan,
+            getattr(r, "low", None) if getattr(r, "low", None) is not None else math.nan,
+            getattr(r, "high", None) if getattr(r, "high", None) is not None else math.nan,
+            getattr(src, "citation", str(src or "")), getattr(src, "url", None) or "", show,
         ])
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=REFERENCE_COLUMNS)
 
 
 # --------------------------------------------------------------------------- run explorer helpers
@@ -682,6 +724,13 @@ class StoreReader:
             return {}
         cfg = _loads(rows[0][0])
         return cfg if isinstance(cfg, dict) else {"config": rows[0][0]}
+
+    def study_words(self, study_id: str) -> list[str]:
+        """Scenario ids, domains and protocols of a study's runs (to match reference topics)."""
+        rows = self.rows(
+            "SELECT DISTINCT unnest([scenario, domain, protocol]) FROM runs WHERE study_id = $s", {"s": study_id}
+        )
+        return sorted({r[0] for r in rows if r[0]})
 
     def study_llm_calls(self, study_id: str) -> pd.DataFrame:
         """LLM call totals of one study per backend/model (calls, cache hits, parse failures, latency)."""

@@ -55,12 +55,16 @@ names = summary["group"].tolist()
 preferred = next((g for g in names if str(g).lower() in ("baseline", "vanilla", "control", "none", "neutral")), names[0])
 baseline = st.selectbox("Baseline group (effect sizes)", names, index=names.index(preferred), key="baseline")
 
-refs = reference_values(study, metric, dc.q("study_config", study))
+config = dc.q("study_config", study)
+words = dc.q("study_words", study) + [str(x) for x in (config.get("scenarios") or [])]
+refs = reference_values(metric, config, words)
+rate_refs = refs[refs["show_as"] == "rate"]
+effect_refs = refs[refs["show_as"] == "effect"]
 
 fig = go.Figure()
 if kind == "bar":
     fig.add_bar(
-        x=summary["group"], y=summary["mean"], name="mean (95% CI)",
+        x=summary["group"], y=summary["mean"], name="this lab: mean (95% CI)",
         error_y=dict(type="data", symmetric=False, array=(summary["ci_high"] - summary["mean"]).fillna(0),
                      arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
         text=[f"n={n}" for n in summary["n"]], textposition="inside", marker_color="#4c78a8",
@@ -77,17 +81,9 @@ else:
         error_y=dict(type="data", symmetric=False, array=(summary["ci_high"] - summary["mean"]).fillna(0),
                      arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
     )
-if not refs.empty:
-    matched = refs[refs["group"].isin(names)]
-    if not matched.empty:
-        fig.add_scatter(x=matched["group"], y=matched["value"], mode="markers", name="published reference",
-                        marker=dict(symbol="star", size=13, color="#f58518"),
-                        error_y=dict(type="data", symmetric=False,
-                                     array=(matched["ci_high"] - matched["value"]).fillna(0),
-                                     arrayminus=(matched["value"] - matched["ci_low"]).fillna(0)))
-    for r in refs[~refs["group"].isin(names)].itertuples(index=False):
-        fig.add_hline(y=r.value, line_dash="dot", line_color="#f58518",
-                      annotation_text=f"reference: {r.group} ({r.source})" if r.source else f"reference: {r.group}")
+if not rate_refs.empty:
+    fig.add_bar(x=rate_refs["label"], y=rate_refs["value"], name="published reference",
+                marker_color="#f58518", marker_pattern_shape="/", hovertext=rate_refs["source"])
 fig.update_layout(
     height=420, margin=dict(l=10, r=10, t=40, b=10), title=f"{metric.label} by {group.label} · {study}",
     yaxis_title=metric.label + (" (rate)" if metric.binary else ""), xaxis_title=group.label,
@@ -119,9 +115,36 @@ else:
                                                      help="Welch t-test (means) or two-proportion z-test (rates)"),
         },
     )
+if not effects.empty or not effect_refs.empty:
+    forest = go.Figure()
+    if not effects.empty:
+        forest.add_scatter(
+            x=effects[effect_name], y=[f"{g} vs {baseline}" for g in effects["group"]], mode="markers",
+            name=f"this lab ({effect_name}, 95% CI)", marker=dict(size=10, color="#4c78a8"),
+            error_x=dict(type="data", symmetric=False,
+                         array=(effects["effect_ci_high"] - effects[effect_name]).fillna(0),
+                         arrayminus=(effects[effect_name] - effects["effect_ci_low"]).fillna(0)),
+        )
+    if not effect_refs.empty:
+        point = effect_refs["value"].fillna((effect_refs["low"] + effect_refs["high"]) / 2)
+        forest.add_scatter(
+            x=point, y=effect_refs["label"], mode="markers", name="published reference",
+            marker=dict(size=11, symbol="star", color="#f58518"), hovertext=effect_refs["source"],
+            error_x=dict(type="data", symmetric=False, array=(effect_refs["high"] - point).fillna(0),
+                         arrayminus=(point - effect_refs["low"]).fillna(0)),
+        )
+    forest.add_vline(x=0, line_dash="dot", line_color="gray")
+    forest.update_layout(height=120 + 34 * (len(effects) + len(effect_refs)), margin=dict(l=10, r=10, t=30, b=10),
+                         xaxis_title=effect_name, title=f"{effect_name} against {baseline}",
+                         legend=dict(orientation="h", y=-0.35))
+    st.plotly_chart(forest, key="forest_chart")
+
 if not refs.empty:
-    st.markdown("**Published reference values** (drawn beside the lab's estimates, never used to compute them)")
-    st.dataframe(refs, hide_index=True, key="refs_table")
+    with st.expander(f"Published reference values for this study ({len(refs)})", expanded=not (rate_refs.empty and effect_refs.empty)):
+        st.caption("From simlab.stats.references; drawn beside the lab's estimates, never used to compute them. "
+                   "A number is drawn only next to the metric it was published for.")
+        st.dataframe(refs.drop(columns=["key"]), hide_index=True,
+                     column_config={"url": st.column_config.LinkColumn("link"), "show_as": "drawn as"})
 
 notes = [f"Only runs with status `done`. CIs: {'Wilson' if metric.binary else 'Student t'} 95%.",
          f"Statistics: {stats_backend()}."]

@@ -389,7 +389,7 @@ class AlternatingOffers:
             "social_welfare": m["social_welfare"],
             "pareto_distance": m["pareto_distance"],
             "nash_distance": m["nash_distance"],
-            "metrics_json": _j(m["custom"]),
+            "metrics_json": json.dumps(m["custom"]),  # declared order: the first metric is the headline
             "ethics_violations": sum(len(t["ethics"]) for t in self.turns),
             "parse_failures": sum(bool(t["parse_failed"]) for t in self.turns),
         }

@@ -165,6 +165,7 @@ class ThompsonBanditStrategy(EmotionStrategy):
 
     name = "thompson_bandit"
     description = "Thompson-sampling bandit over emotions, rewarded by counterpart concessions"
+    check_params = ({}, {"kind": "gaussian"})
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

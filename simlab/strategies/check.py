@@ -17,7 +17,9 @@ then checks that the strategy
    and `numpy.random` generators are seeded differently (so every draw comes
    from ctx.rng).
 
-It raises `StrategyCheckError` naming the first failed check.
+It raises `StrategyCheckError` naming the first failed check. A strategy that
+needs parameters lists example sets in a ``check_params`` class attribute
+(a sequence of dicts); `param_sets` returns them ([{}] by default).
 """
 from __future__ import annotations
 
@@ -213,6 +215,12 @@ class _Run:
 
     def end(self) -> None:
         self.strategy.update(Feedback(kind="end", round=self.ctx.deadline, agreement=True, final_utility=0.6))
+
+
+def param_sets(cls: type) -> list[dict[str, Any]]:
+    """The parameter sets to check `cls` with: its ``check_params`` attribute, else one empty set."""
+    sets = getattr(cls, "check_params", None)
+    return [dict(p) for p in sets] if sets else [{}]
 
 
 def check_strategy(

@@ -217,6 +217,12 @@ class CoherenceStrategy(EmotionStrategy):
 
     name = "coherence"
     description = "Big-Five affect dynamics (inertia, momentum, recovery) pick coherent emotions"
+    check_params = (
+        {},
+        {"order": 1},
+        {"temperature": 0.5, "big_five": {"N": 0.9, "O": 0.8}},
+        {"offers": False},
+    )
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

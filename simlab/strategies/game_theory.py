@@ -320,6 +320,7 @@ class HMMGameTheoryStrategy(_GameTheoryBase):
 
     name = "hmm_game_theory"
     description = "HMM belief over the counterpart's state + best-response emotion + tit-for-tat offers"
+    check_params = ({}, {"window": 2, "concession_factor": 0.5, "deadline_e": 1.0})
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -384,6 +385,7 @@ class GameTheoreticStrategy(_GameTheoryBase):
 
     name = "game_theoretic"
     description = "best-response emotion to a prior or to the last detected emotion + tit-for-tat offers"
+    check_params = ({}, {"mode": "prior", "prior": "uniform"})
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -398,6 +398,7 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
 
     name = "bayesian_orchestrator"
     description = "pgmpy fusion of game-theoretic, Thompson-sampling and coherence experts by learned reliability"
+    check_params = ({}, {"selection": "sample", "experts": ["rl", "coherence"], "forgetting": 0.9})
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)

@@ -7,6 +7,8 @@
   backends, one failed run, parse failures, metrics_json with recovery_rate,
   harmful_choice and donation, HMM beliefs and expert reliabilities per turn.
 * ``live-study`` (running): 8 of 40 planned runs done, finished seconds ago.
+* ``manipulation-check``: neutral vs manipulative advisor, 8 runs each, whose
+  harmful_choice rate has published human references (Sabour et al. 2025).
 """
 from __future__ import annotations
 
@@ -123,7 +125,10 @@ def make_run(
             "is_llm": backend != "scripted", "prompt_tokens": 300 + 40 * i, "prompt_tokens_evaluated": 60,
             "completion_tokens": 45, "latency_s": 0.05, "cache_hit": False, "parse_failed": parse_failed,
         })
-    agreement = status == "done" and seed % 4 != 0
+    p_agree = {"vanilla": 0.55, "hmm": 0.75, "orchestrator": 0.9}.get(condition, 0.7)
+    agreement = status == "done" and (seed == 3 or float(rng.uniform()) < p_agree)
+    p_harm = {"vanilla": 0.15, "neutral": 0.3, "manipulative": 0.65}.get(condition, 0.0)
+    harmful = bool(float(rng.uniform()) < p_harm)
     base = {"vanilla": 0.45, "hmm": 0.55, "orchestrator": 0.62}.get(condition, 0.5)
     ua = float(np.clip(base + rng.normal(0, 0.08), 0, 1)) if agreement else 0.0
     ub = float(np.clip(0.9 - base + rng.normal(0, 0.08), 0, 1)) if agreement else 0.0
@@ -149,7 +154,7 @@ def make_run(
         "pareto_distance": float(abs(rng.normal(0.1, 0.05))) if status == "done" else None,
         "nash_distance": float(abs(rng.normal(0.15, 0.05))) if status == "done" else None,
         "metrics_json": json.dumps({
-            "recovery_rate": round(ua * 0.9, 4), "harmful_choice": bool(seed % 5 == 0 and condition == "vanilla"),
+            "recovery_rate": round(ua * 0.9, 4), "harmful_choice": harmful,
             "donation": round(float(rng.uniform(0, 10)), 2), "note": "text is not a metric",
             "concession": {"collector": round(float(rng.uniform(0, 0.5)), 3), "debtor": round(float(rng.uniform(0, 0.5)), 3)},
         }) if status == "done" else None,
@@ -193,5 +198,13 @@ def fill_store(path: Path) -> dict:
                  finished_at=now - timedelta(seconds=3 * (8 - i)), rng=rng)
         for i in range(8)
     ])
-    return {"study": "debt-emotions", "live": "live-study", "orchestrator_run": "run-debt-orchestrator-03",
+    store.upsert_study("manipulation-check", "Do manipulative advisors shift decisions toward harm?",
+                       {"study": "manipulation-check", "scenarios": ["manipulation-financial-v1"]},
+                       "experiments/manipulation.yaml", 16)
+    store.write_runs([
+        make_run(f"manip-{cond}-{seed:02d}", "manipulation-check", scenario="manipulation-financial-v1",
+                 condition=cond, seed=seed, n_turns=4, finished_at=t0 + timedelta(hours=1, seconds=seed), rng=rng)
+        for cond in ("neutral", "manipulative") for seed in range(1, 9)
+    ])
+    return {"study": "debt-emotions", "live": "live-study", "manipulation": "manipulation-check", "orchestrator_run": "run-debt-orchestrator-03",
             "failed_run": "run-failed-01"}

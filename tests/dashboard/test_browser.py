@@ -82,7 +82,7 @@ def test_run_explorer_in_chromium(server, tmp_path):
             # the sidebar navigation takes us to the run explorer
             page.get_by_role("link", name="Run explorer").click()
             page.get_by_role("heading", name="Run explorer").wait_for(timeout=30_000)
-            page.get_by_text("45 runs match").wait_for(timeout=30_000)
+            page.get_by_text("61 runs match").wait_for(timeout=30_000)
 
             # open one run from the "Open run" picker
             picker = page.get_by_test_id("stSelectbox").filter(has_text="Open run")

@@ -48,12 +48,12 @@ def test_studies_page(app_env):
     assert_clean(at)
     assert at.title[0].value == "Studies"
     table = frame(at, "study_id", "planned", "done").set_index("study_id")
-    assert set(table.index) == {ids["study"], ids["live"]}
+    assert set(table.index) == {ids["study"], ids["live"], ids["manipulation"]}
     assert table.loc[ids["study"], "done"] == 36 and table.loc[ids["study"], "failed"] == 1
     assert table.loc[ids["study"], "parse_failures"] > 0
     assert "smollm2-135m-instruct" in table.loc[ids["study"], "models"]
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["studies"] == "2" and metrics["runs failed"] == "1"
+    assert metrics["studies"] == "3" and metrics["runs failed"] == "1"
 
     at.selectbox(key="study").select(ids["study"]).run()
     assert_clean(at)
@@ -99,13 +99,26 @@ def test_compare_page_json_metric_box_plot_and_condition_key(app_env):
     assert set(frame(at, "group", "ci_low", "q1")["group"]) == {"vanilla", "hmm", "bayes_orchestrator"}
 
 
+def test_compare_page_draws_published_references(app_env):
+    pytest.importorskip("simlab.stats.references")
+    _, ids = app_env
+    at = open_page("views/compare.py", {"study": ids["manipulation"]})
+    at.selectbox(key="metric").select("metrics:harmful_choice").run()
+    assert_clean(at)
+    refs = frame(at, "label", "measure", "show_as")
+    drawn = refs[refs["show_as"] == "rate"]
+    assert len(drawn) == 6 and drawn["source"].str.contains("Sabour").all()
+    assert at.selectbox(key="baseline").value == "neutral"
+    assert len(frame(at, "baseline_mean")) == 1
+
+
 # ---------------------------------------------------------------- Run explorer
 def test_run_explorer_opens_a_run(app_env):
     path, ids = app_env
     at = open_page("views/runs.py")
     assert_clean(at)
-    assert "45 runs match" in " ".join(c.value for c in at.caption)
-    assert len(at.dataframe(key="runs_table").value) == 45
+    assert "61 runs match" in " ".join(c.value for c in at.caption)
+    assert len(at.dataframe(key="runs_table").value) == 61
     at.selectbox(key="runs_study").select(ids["study"]).run()
     at.selectbox(key="run_pick").select(ids["orchestrator_run"]).run()
     assert_clean(at)
@@ -214,4 +227,4 @@ def test_store_passed_as_script_argument(filled_store, monkeypatch):
     monkeypatch.setattr(sys, "argv", ["app.py", "--store", str(path)])
     at = open_page("views/studies.py")
     assert_clean(at)
-    assert len(frame(at, "study_id", "planned", "done")) == 2
+    assert len(frame(at, "study_id", "planned", "done")) == 3

@@ -15,6 +15,7 @@ import pytest
 
 from simlab.dashboard_launch import app_path, streamlit_command
 from simlab.dashboard_queries import (
+    Metric,
     RunFilter,
     StoreReader,
     add_intervals,
@@ -26,7 +27,9 @@ from simlab.dashboard_queries import (
     offer_trajectories,
     read_connection,
     reliability_frame,
+    reference_values,
     reservation_values,
+    stats_backend,
     wilson_interval,
 )
 from simlab.errors import StoreError
@@ -43,7 +46,7 @@ def _raw(path, sql, params=None):
 def test_check_store_ok(filled_store):
     path, _ = filled_store
     s = check_store(path)
-    assert s.kind == "ok" and s.ok and s.n_studies == 2 and s.n_runs == 45 and s.schema_version == SCHEMA_VERSION
+    assert s.kind == "ok" and s.ok and s.n_studies == 3 and s.n_runs == 61 and s.schema_version == SCHEMA_VERSION
 
 
 def test_check_store_missing(tmp_path):
@@ -95,7 +98,7 @@ def test_reads_wait_for_a_writer_and_never_hold_the_file(tmp_path, filled_store)
     n = StoreReader(path).rows("SELECT count(*) FROM runs")[0][0]
     waited = time.monotonic() - t0
     holder.wait(timeout=10)
-    assert n == 45 and waited > 0.3
+    assert n == 61 and waited > 0.3
     # after the read, a writer in this process can open the file at once: nothing is held
     with duckdb.connect(str(path)) as con:
         con.execute("INSERT INTO meta VALUES ('touched', '1')")
@@ -211,6 +214,47 @@ def test_intervals_and_effect_sizes_known_values():
     assert math.isclose(rates.loc[0, "effect"], 2 * math.asin(math.sqrt(0.8)) - 2 * math.asin(math.sqrt(0.5)))
 
 
+def test_effect_sizes_agree_with_simlab_stats_when_present():
+    es = pytest.importorskip("simlab.stats.effect_sizes")
+    assert stats_backend() == "simlab.stats.effect_sizes"
+    x = np.array([0.2, 0.5, 0.4, 0.9, 0.7, 0.3])
+    y = np.array([0.1, 0.2, 0.4, 0.3, 0.2, 0.5, 0.1])
+    want = es.cohens_d(x, y)
+    got = cohens_d(x.mean(), x.std(ddof=1), len(x), y.mean(), y.std(ddof=1), len(y))
+    np.testing.assert_allclose(got, (want.estimate, want.ci_low, want.ci_high))
+    want_h = es.cohens_h(7, 10, 3, 12)
+    np.testing.assert_allclose(cohens_h(0.7, 10, 0.25, 12), (want_h.estimate, want_h.ci_low, want_h.ci_high))
+
+
+# ---------------------------------------------------------------- references
+RATE = Metric("metrics:harmful_choice", "harmful_choice", "x", binary=True)
+DONATION = Metric("metrics:donation", "donation", "x", binary=False)
+AGREEMENT = Metric("col:agreement", "agreement rate", "agreement::DOUBLE", binary=True)
+
+
+def test_references_by_topic_are_drawn_only_for_their_metric():
+    pytest.importorskip("simlab.stats.references")
+    manip = reference_values(RATE, {}, ["manipulation-financial-v1", "health"])
+    rates = manip[manip["show_as"] == "rate"]
+    assert len(rates) == 6 and rates["value"].between(0, 1).all()
+    assert rates["source"].str.contains("Sabour").all()
+    assert set(reference_values(AGREEMENT, {}, ["manipulation-financial-v1"])["show_as"]) == {"note"}
+    ive = reference_values(DONATION, {}, ["ive-donation-v1"])
+    assert {"ive.llm.pooled", "ive.human.single_victim"} <= set(ive[ive["show_as"] == "effect"]["key"])
+    assert (ive[ive["measure"] == "direction"]["show_as"] == "note").all()
+    debt = reference_values(DONATION, {}, ["debt-collection-v1", "finance", "alternating_offers"])
+    assert set(debt["measure"]) == {"direction"}  # emotion-in-negotiation findings, listed as notes
+    assert reference_values(DONATION, {}, ["healthcare-advice-v1"]).empty
+
+
+def test_references_named_in_the_study_config():
+    pytest.importorskip("simlab.stats.references")
+    refs = reference_values(DONATION, {"references": {"donation": ["ive.llm.pooled"]}}, ["debt-collection-v1"])
+    assert refs.set_index("key").loc["ive.llm.pooled", "show_as"] == "effect"
+    refs = reference_values(DONATION, {"references": ["ive.llm.pooled", "no.such.key"]}, [])
+    assert list(refs["key"]) == ["ive.llm.pooled"] and refs.loc[0, "show_as"] == "effect"
+
+
 # ---------------------------------------------------------------- one run
 def test_run_helpers(filled_store):
     path, ids = filled_store
@@ -237,7 +281,7 @@ def test_run_helpers(filled_store):
 def test_run_filter_and_paging(filled_store):
     path, ids = filled_store
     reader = StoreReader(path)
-    assert reader.count_runs(RunFilter()) == 45
+    assert reader.count_runs(RunFilter()) == 61
     assert reader.count_runs(RunFilter(study_id=ids["study"], statuses=["failed"])) == 1
     flt = RunFilter(study_id=ids["study"], conditions=["hmm"], agreement=True, scenarios=["debt-collection-v1"])
     page = reader.list_runs(flt, limit=3)
