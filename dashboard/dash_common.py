@@ -108,6 +108,13 @@ def fmt_duration(seconds: float | None) -> str:
     return f"{int(seconds // 86400)} d {int(seconds % 86400 // 3600):02d} h"
 
 
+def wrap(text: str, width: int = 24) -> str:
+    """Break a long axis label into lines (plotly's <br>)."""
+    import textwrap
+
+    return "<br>".join(textwrap.wrap(str(text), width)) or str(text)
+
+
 def fmt_count(n: Any) -> str:
     try:
         n = float(n)

@@ -248,6 +248,35 @@ def _json_metric_sql(column: str, param: str) -> str:
     return f"TRY_CAST(json_extract({column}, ${param}) AS DOUBLE)"
 
 
+_INTEGER_JSON = ("BIGINT", "UBIGINT", "HUGEINT", "INTEGER")
+
+
+def _structure_sql(column: str) -> str:
+    """SQL for the merged JSON structure (keys -> types) of a JSON-text column's objects."""
+    cast = f"TRY_CAST({column} AS JSON)"
+    return f"json_group_structure(CASE WHEN json_type({cast}) = 'OBJECT' THEN {cast} END)"
+
+
+def _numeric_leaves(structure: Any) -> list[tuple[tuple[str, ...], str]]:
+    """(keys, type) of numeric and boolean leaves of a `json_group_structure`, one nested level deep.
+
+    A key whose type differs between runs merges to "JSON" there and is skipped.
+    """
+    out: list[tuple[tuple[str, ...], str]] = []
+    if not isinstance(structure, dict):
+        return out
+    for key, kind in structure.items():
+        if not _SAFE_KEY.match(key):
+            continue
+        if isinstance(kind, str) and kind in _NUMERIC_JSON:
+            out.append(((key,), kind))
+        elif isinstance(kind, dict):
+            for sub, sub_kind in kind.items():
+                if _SAFE_KEY.match(sub) and isinstance(sub_kind, str) and sub_kind in _NUMERIC_JSON:
+                    out.append(((key, sub), sub_kind))
+    return out
+
+
 # --------------------------------------------------------------------------- statistics
 def _stats_package():
     """`simlab.stats.effect_sizes`, or None where it is absent or broken (this module then does the math)."""
@@ -759,31 +788,31 @@ class StoreReader:
 
     # ---- live progress --------------------------------------------------------------------
     def study_progress(self, study_id: str, window_s: float = 300.0, now: datetime | None = None) -> dict[str, Any]:
-        """Planned vs finished runs, recent throughput (runs/min over the last `window_s` of finishes) and ETA.
+        """Planned vs finished runs, recent throughput and ETA, in one query.
 
+        Throughput counts the runs finished in the last `window_s` seconds of
+        activity (up to the latest finish; shorter if the study is younger).
         Timestamps in the store are naive UTC (as the writer stores them).
         """
         row = self.rows(
             """
-            SELECT (SELECT n_runs_planned FROM studies WHERE study_id = $s),
-                   count_if(status = 'done'), count_if(status = 'failed'), count(*),
-                   min(finished_at), max(finished_at),
-                   (SELECT created_at FROM studies WHERE study_id = $s)
-            FROM runs WHERE study_id = $s
+            WITH r AS (SELECT status, finished_at FROM runs WHERE study_id = $s),
+            s AS (SELECT any_value(n_runs_planned) AS planned, any_value(created_at) AS created
+                  FROM studies WHERE study_id = $s),
+            a AS (SELECT count_if(status = 'done') AS done, count_if(status = 'failed') AS failed,
+                         count(*) AS total, min(finished_at) AS first, max(finished_at) AS last FROM r),
+            w AS (SELECT a.*, s.planned, s.created,
+                         least($win, greatest(epoch(a.last - least(a.first, coalesce(s.created, a.first))), 0)) AS span
+                  FROM a, s)
+            SELECT planned, done, failed, total, last, span,
+                   (SELECT count(*) FROM r WHERE span > 0 AND finished_at > last - to_microseconds((span * 1e6)::BIGINT))
+            FROM w
             """,
-            {"s": study_id},
+            {"s": study_id, "win": float(window_s)},
         )[0]
-        planned, done, failed, total, first, last, created = row
-        recent = 0
-        span = 0.0
-        if last is not None:
-            start = first if created is None else min(first, created)
-            span = min(window_s, max((last - start).total_seconds(), 0.0))
-            recent = self.rows(
-                "SELECT count(*) FROM runs WHERE study_id = $s AND finished_at > $t",
-                {"s": study_id, "t": last - pd.Timedelta(seconds=span)},
-            )[0][0] if span > 0 else 0
-        rate_per_s = recent / span if span > 0 else None
+        planned, done, failed, total, last, span, recent = row
+        span = float(span or 0.0)
+        rate_per_s = recent / span if span > 0 and recent else None
         remaining = max((planned or 0) - total, 0) if planned is not None else None
         eta_s = remaining / rate_per_s if (remaining and rate_per_s) else (0.0 if remaining == 0 else None)
         now = now or datetime.now(timezone.utc).replace(tzinfo=None)
@@ -818,87 +847,81 @@ class StoreReader:
     # ---- compare conditions --------------------------------------------------------------
     def metric_catalog(self, study_id: str) -> list[Metric]:
         """Numeric metrics of a study's done runs: base columns, numeric keys of metrics_json
-        (one nested level too) and utilities_json, and outcome rates. Only metrics with data are listed."""
-        present = self.rows(
+        (one nested level too) and utilities_json, and outcome rates. Only metrics with data are listed.
+
+        One scan finds the keys and their types (DuckDB's ``json_group_structure``);
+        a second, only when integer keys exist, checks which of them are 0/1 flags.
+        """
+        row = self.rows(
             "SELECT " + ", ".join(f"count({c})" for c, _, _ in _BASE_METRICS)
+            + f", {_structure_sql('metrics_json')}, {_structure_sql('utilities_json')}"
+            + ", list(DISTINCT outcome) FILTER (WHERE outcome IS NOT NULL)"
             + " FROM runs WHERE study_id = $s AND status = 'done'",
             {"s": study_id},
         )[0]
+        present = row[: len(_BASE_METRICS)]
+        structures = {"metrics_json": _loads(row[-3]), "utilities_json": _loads(row[-2])}
+        outcomes = sorted(row[-1] or [])
         metrics = [Metric(f"col:{c}", label, f"{c}::DOUBLE", binary) for (c, label, binary), n in zip(_BASE_METRICS, present) if n]
+        leaves: list[tuple[str, str, tuple[str, ...], str]] = []  # column, prefix, keys, type
         for column, prefix in (("metrics_json", "metrics"), ("utilities_json", "utilities")):
-            found = self.rows(
-                f"""
-                WITH k1 AS (
-                    SELECT {column} AS j, unnest(json_keys({column})) AS k FROM runs
-                    WHERE study_id = $s AND status = 'done' AND json_valid({column})
-                      AND json_type({column}) = 'OBJECT'
-                ),
-                top AS (SELECT k AS key, NULL::VARCHAR AS sub, json_extract(j, '$."' || k || '"') AS v FROM k1),
-                nested AS (
-                    SELECT key, unnest(json_keys(v)) AS sub, v FROM top WHERE json_type(v) = 'OBJECT'
-                ),
-                leaves AS (
-                    SELECT key, sub, v FROM top
-                    UNION ALL SELECT key, sub, json_extract(v, '$."' || sub || '"') FROM nested
-                )
-                SELECT key, sub, bool_and(json_type(v) IN {_NUMERIC_JSON!r}) AS numeric,
-                       bool_and(json_type(v) = 'BOOLEAN' OR TRY_CAST(v AS DOUBLE) IN (0, 1)) AS binary,
-                       count(*) AS n
-                FROM leaves WHERE json_type(v) <> 'NULL'
-                GROUP BY key, sub ORDER BY key, sub NULLS FIRST
-                """,
-                {"s": study_id},
-            )
-            for key, sub, numeric, binary, _n in found:
-                if not numeric or not _SAFE_KEY.match(key) or (sub is not None and not _SAFE_KEY.match(sub)):
-                    continue
-                keys = (key,) if sub is None else (key, sub)
-                name = ".".join(keys)
-                label = f"utility of {name}" if prefix == "utilities" else name
-                metrics.append(Metric(
-                    f"{prefix}:{name}", label, _json_metric_sql(column, "mpath"), bool(binary), {"mpath": _json_path(*keys)}
-                ))
-        outcomes = self.rows(
-            "SELECT DISTINCT outcome FROM runs WHERE study_id = $s AND status = 'done' AND outcome IS NOT NULL ORDER BY 1",
-            {"s": study_id},
-        )
-        for (outcome,) in outcomes:
+            for keys, kind in _numeric_leaves(structures[column]):
+                leaves.append((column, prefix, keys, kind))
+        ints = [(i, leaf) for i, leaf in enumerate(leaves) if leaf[3] in _INTEGER_JSON]
+        flags: dict[int, bool] = {}
+        if ints:
+            params: dict[str, Any] = {"s": study_id}
+            cols = []
+            for j, (i, (column, _prefix, keys, _kind)) in enumerate(ints):
+                params[f"p{j}"] = _json_path(*keys)
+                cols.append(f"coalesce(bool_and(TRY_CAST(json_extract({column}, $p{j}) AS DOUBLE) IN (0, 1)), FALSE)")
+            values = self.rows(
+                f"SELECT {', '.join(cols)} FROM runs WHERE study_id = $s AND status = 'done'", params
+            )[0]
+            flags = {i: bool(v) for (i, _), v in zip(ints, values)}
+        for i, (column, prefix, keys, kind) in enumerate(leaves):
+            name = ".".join(keys)
+            label = f"utility of {name}" if prefix == "utilities" else name
+            binary = kind == "BOOLEAN" or flags.get(i, False)
+            metrics.append(Metric(
+                f"{prefix}:{name}", label, _json_metric_sql(column, "mpath"), binary, {"mpath": _json_path(*keys)}
+            ))
+        for outcome in outcomes:
             metrics.append(Metric(f"outcome:{outcome}", f"outcome = {outcome} (rate)", "(outcome = $oval)::DOUBLE", True, {"oval": outcome}))
         return metrics
 
     def group_options(self, study_id: str) -> list[GroupOption]:
-        """Columns to group by: run columns plus every key of condition_json and agents_json."""
+        """Columns to group by: run columns plus every key of condition_json and agents_json (one scan)."""
         opts = [GroupOption(c, label, f"CAST({c} AS VARCHAR)") for c, label in _BASE_GROUPS]
-        for column, prefix, label in (("condition_json", "cond", "condition"), ("agents_json", "agent", "agent")):
-            keys = self.rows(
-                f"""
-                SELECT k, bool_or(json_type({column}, '$."' || k || '"') = 'OBJECT') AS is_obj,
-                       bool_or(json_exists({column}, '$."' || k || '"."strategy"')) AS has_strategy
-                FROM (SELECT {column}, unnest(json_keys({column})) AS k FROM runs
-                      WHERE study_id = $s AND json_valid({column}) AND json_type({column}) = 'OBJECT')
-                GROUP BY k ORDER BY k
-                """,
-                {"s": study_id},
-            )
-            for k, is_obj, has_strategy in keys:
-                if not _SAFE_KEY.match(k):
-                    continue
-                path = _json_path(k)
-                if prefix == "agent" and is_obj:
+        row = self.rows(
+            f"SELECT {_structure_sql('condition_json')}, {_structure_sql('agents_json')} FROM runs WHERE study_id = $s",
+            {"s": study_id},
+        )[0]
+        cond, agents = _loads(row[0]), _loads(row[1])
+        for k in (cond if isinstance(cond, dict) else {}):
+            if _SAFE_KEY.match(k):
+                opts.append(GroupOption(f"cond:{k}", f"condition: {k}", "json_extract_string(condition_json, $gpath)",
+                                        {"gpath": _json_path(k)}))
+        for k, sub in (agents if isinstance(agents, dict) else {}).items():
+            if not _SAFE_KEY.match(k):
+                continue
+            path = _json_path(k)
+            if isinstance(sub, dict):
+                opts.append(GroupOption(
+                    f"agent:{k}", f"agent: {k}",
+                    "coalesce(json_extract_string(agents_json, $gpath || '.\"id\"'), json_extract_string(agents_json, $gpath))",
+                    {"gpath": path},
+                ))
+                if "strategy" in sub:
                     opts.append(GroupOption(
-                        f"agent:{k}", f"agent: {k}",
-                        f"coalesce(json_extract_string({column}, $gpath || '.\"id\"'), json_extract_string({column}, $gpath))",
+                        f"strategy:{k}", f"strategy: {k}",
+                        "coalesce(json_extract_string(agents_json, $gpath || '.\"strategy\".\"name\"'), "
+                        "json_extract_string(agents_json, $gpath || '.\"strategy\"'))",
                         {"gpath": path},
                     ))
-                    if has_strategy:
-                        opts.append(GroupOption(
-                            f"strategy:{k}", f"strategy: {k}",
-                            f"coalesce(json_extract_string({column}, $gpath || '.\"strategy\".\"name\"'), "
-                            f"json_extract_string({column}, $gpath || '.\"strategy\"'))",
-                            {"gpath": path},
-                        ))
-                else:
-                    opts.append(GroupOption(f"{prefix}:{k}", f"{label}: {k}", f"json_extract_string({column}, $gpath)", {"gpath": path}))
+            else:
+                opts.append(GroupOption(f"agent:{k}", f"agent: {k}", "json_extract_string(agents_json, $gpath)",
+                                        {"gpath": path}))
         return opts
 
     def group_summary(self, study_id: str, metric: Metric, group: GroupOption) -> pd.DataFrame:
@@ -920,14 +943,15 @@ class StoreReader:
 
     # ---- run explorer ---------------------------------------------------------------------
     def run_filter_values(self, study_id: str | None) -> dict[str, list[str]]:
-        """Distinct scenario, condition, status and backend values (for the filter widgets)."""
+        """Distinct scenario, condition, status and backend values (for the filter widgets), in one scan."""
         where, params = ("study_id = $s", {"s": study_id}) if study_id else ("TRUE", {})
-        out = {}
-        for col in ("scenario", "condition", "status", "backend"):
-            out[col] = [r[0] for r in self.rows(
-                f"SELECT DISTINCT {col} FROM runs WHERE {where} AND {col} IS NOT NULL ORDER BY 1", params
-            )]
-        return out
+        cols = ("scenario", "condition", "status", "backend")
+        row = self.rows(
+            "SELECT " + ", ".join(f"list(DISTINCT {c}) FILTER (WHERE {c} IS NOT NULL)" for c in cols)
+            + f" FROM runs WHERE {where}",
+            params,
+        )[0]
+        return {c: sorted(v or []) for c, v in zip(cols, row)}
 
     def count_runs(self, flt: RunFilter) -> int:
         where, params = flt.where()

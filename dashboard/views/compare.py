@@ -67,7 +67,7 @@ if kind == "bar":
         x=summary["group"], y=summary["mean"], name="this lab: mean (95% CI)",
         error_y=dict(type="data", symmetric=False, array=(summary["ci_high"] - summary["mean"]).fillna(0),
                      arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
-        text=[f"n={n}" for n in summary["n"]], textposition="inside", marker_color="#4c78a8",
+        text=[f"n={n}" for n in summary["n"]], textposition="inside", insidetextanchor="start", marker_color="#4c78a8",
     )
 else:
     for row in summary.itertuples(index=False):
@@ -82,13 +82,15 @@ else:
                      arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
     )
 if not rate_refs.empty:
-    fig.add_bar(x=rate_refs["label"], y=rate_refs["value"], name="published reference",
+    fig.add_bar(x=[dc.wrap(label) for label in rate_refs["label"]], y=rate_refs["value"], name="published reference",
                 marker_color="#f58518", marker_pattern_shape="/", hovertext=rate_refs["source"])
 fig.update_layout(
     height=420, margin=dict(l=10, r=10, t=40, b=10), title=f"{metric.label} by {group.label} · {study}",
     yaxis_title=metric.label + (" (rate)" if metric.binary else ""), xaxis_title=group.label,
-    xaxis_type="category",
+    xaxis_type="category", legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
 )
+if metric.binary:
+    fig.update_yaxes(range=[0, 1.05])
 st.plotly_chart(fig, key="compare_chart")
 
 st.markdown("**Per group**")
@@ -128,7 +130,7 @@ if not effects.empty or not effect_refs.empty:
     if not effect_refs.empty:
         point = effect_refs["value"].fillna((effect_refs["low"] + effect_refs["high"]) / 2)
         forest.add_scatter(
-            x=point, y=effect_refs["label"], mode="markers", name="published reference",
+            x=point, y=[dc.wrap(label, 40) for label in effect_refs["label"]], mode="markers", name="published reference",
             marker=dict(size=11, symbol="star", color="#f58518"), hovertext=effect_refs["source"],
             error_x=dict(type="data", symmetric=False, array=(effect_refs["high"] - point).fillna(0),
                          arrayminus=(point - effect_refs["low"]).fillna(0)),

@@ -9,6 +9,7 @@ import streamlit as st
 from plotly.subplots import make_subplots
 
 import dash_common as dc
+from simlab.emotion.labels import EKMAN7
 from simlab.dashboard_queries import (
     RunFilter,
     belief_frame,
@@ -51,40 +52,52 @@ flt = RunFilter(
 )
 total = dc.q("count_runs", flt)
 pages = max(1, -(-total // PAGE_SIZE))
-run_open = bool(linked_run or st.session_state.get("run_pick"))
-with st.expander(f"Runs: {total:,} match", expanded=not run_open):
-    p1, p2 = st.columns([1, 4])
-    page_no = p1.number_input("Page", min_value=1, max_value=pages, value=1, step=1, key="runs_page")
-    p2.caption(f"{total:,} runs match · page {page_no} of {pages} · newest first · click a row to open it")
-    runs = dc.q("list_runs", flt, PAGE_SIZE, (int(page_no) - 1) * PAGE_SIZE)
-    table = st.dataframe(
-        runs, hide_index=True, key="runs_table", on_select="rerun", selection_mode="single-row", height=300,
-        column_config={
-            "utility_a": st.column_config.NumberColumn(format="%.3f"),
-            "utility_b": st.column_config.NumberColumn(format="%.3f"),
-            "finished_at": st.column_config.DatetimeColumn("finished (UTC)"),
-        },
-    )
+
+
+def _run_picked() -> None:
+    """Picking a run folds the list away (it stays one click from view); clearing the pick unfolds it."""
+    st.session_state["runs_list"] = st.session_state.get("run_pick") is None
+
+
+def _row_clicked() -> None:
+    rows = st.session_state.get("runs_table", {}).get("selection", {}).get("rows", [])
+    ids = st.session_state.get("_page_run_ids", [])
+    if rows and rows[0] < len(ids):
+        st.session_state["run_pick"] = ids[rows[0]]
+        st.session_state["runs_list"] = False
+
+
+if linked_run and "run_pick" not in st.session_state:  # a shared link ?run=ID opens that run
+    st.session_state["run_pick"] = linked_run
+page_no = int(st.session_state.get("runs_page", 1))
+page_no = min(max(page_no, 1), pages)
+runs = dc.q("list_runs", flt, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+st.session_state["_page_run_ids"] = runs["run_id"].tolist()
+
+listing = st.expander(f"Runs: {total:,} match", expanded=not linked_run, key="runs_list", on_change="rerun")
+if listing.open is not False:  # the table is only built while the list is unfolded
+    with listing:
+        p1, p2 = st.columns([1, 4])
+        p1.number_input("Page", min_value=1, max_value=pages, value=page_no, step=1, key="runs_page")
+        p2.caption(f"{total:,} runs match · page {page_no} of {pages} · newest first · click a row to open it")
+        st.dataframe(
+            runs, hide_index=True, key="runs_table", on_select=_row_clicked, selection_mode="single-row", height=300,
+            column_config={
+                "utility_a": st.column_config.NumberColumn(format="%.3f"),
+                "utility_b": st.column_config.NumberColumn(format="%.3f"),
+                "finished_at": st.column_config.DatetimeColumn("finished (UTC)"),
+            },
+        )
 
 # ------------------------------------------------------------------ which run
 options = runs["run_id"].tolist()
 labels = {r.run_id: f"{r.run_id} · {r.scenario} · {r.condition} · seed {r.seed} · {r.outcome or r.status}"
           for r in runs.itertuples(index=False)}
-selected_rows = getattr(getattr(table, "selection", None), "rows", None) or []
-if selected_rows and selected_rows[0] < len(options):
-    row_pick = options[selected_rows[0]]
-    if st.session_state.get("_last_row_pick") != row_pick:
-        st.session_state["_last_row_pick"] = row_pick
-        st.session_state["run_pick"] = row_pick
-if linked_run and linked_run not in options:
-    options = [linked_run] + options
-    labels.setdefault(linked_run, linked_run)
-if linked_run and "run_pick" not in st.session_state:
-    st.session_state["run_pick"] = linked_run
-if st.session_state.get("run_pick") not in options:
-    st.session_state.pop("run_pick", None)
-run_id = st.selectbox("Open run", options, index=None, key="run_pick", placeholder="pick a run (or click a row above)",
-                      format_func=lambda r: labels.get(r, r))
+current = st.session_state.get("run_pick")
+if current and current not in options:  # opened from a link, or from another page of the list
+    options = [current] + options
+run_id = st.selectbox("Open run", options, index=None, key="run_pick", on_change=_run_picked,
+                      placeholder="pick a run (or click a row in the list)", format_func=lambda r: labels.get(r, r))
 if run_id is None:
     if linked_run:
         st.query_params.pop("run", None)
@@ -187,8 +200,11 @@ with right:
         for role, g in emo.groupby("role", sort=False):
             fig.add_scatter(x=g["turn_index"], y=g["emotion"], mode="lines+markers", name=str(role),
                             line=dict(color=role_colour.get(str(role)), shape="hv"), marker=dict(size=9))
+        seen = list(pd.unique(emo["emotion"]))
+        order = [e for e in EKMAN7 if e in seen] + sorted(e for e in seen if e not in EKMAN7)
         fig.update_layout(height=250, margin=dict(l=10, r=10, t=10, b=10), xaxis_title="turn",
-                          yaxis=dict(type="category"), legend=dict(orientation="h", y=-0.3))
+                          yaxis=dict(type="category", categoryorder="array", categoryarray=order),
+                          legend=dict(orientation="h", y=-0.3))
         st.plotly_chart(fig, key="emotion_chart")
 
     beliefs = belief_frame(turns)

@@ -201,6 +201,7 @@ class Study(_Strict):
     replicates: int = Field(1, ge=1)
     backend: BackendSpec = Field(default_factory=BackendSpec)
     population: int = Field(16, ge=1, description="sessions a worker advances together, one turn per step")
+    detector: str | None = Field("lexicon", description="emotion detector run on every message (None to skip)")
 
     @field_validator("study")
     @classmethod

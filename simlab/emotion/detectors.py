@@ -98,6 +98,7 @@ SEED_WORDS: dict[str, tuple[str, ...]] = {
     "anger": (
         "angry", "anger", "furious", "outraged", "outrage", "mad", "rage", "livid", "annoyed",
         "irritated", "infuriated", "infuriating", "enraged", "fuming", "insulting", "hate",
+        "frustrated", "frustrating", "frustration", "annoys", "annoying", "unfair",
     ),
     "joy": (
         "happy", "glad", "delighted", "joy", "joyful", "pleased", "great", "wonderful", "excellent",
@@ -106,10 +107,11 @@ SEED_WORDS: dict[str, tuple[str, ...]] = {
     "sadness": (
         "sad", "sadness", "unhappy", "depressed", "miserable", "heartbroken", "sorry", "lonely",
         "grief", "disappointed", "hopeless", "devastated", "crying", "cry", "upset",
+        "difficult", "struggling", "struggle", "hardship", "burden",
     ),
     "fear": (
         "afraid", "scared", "terrified", "fear", "frightened", "worried", "anxious", "nervous",
-        "panic", "panicked", "scary", "frightening",
+        "panic", "panicked", "scary", "frightening", "scare", "scares",
     ),
     "surprise": (
         "surprised", "surprise", "surprising", "shocked", "astonished", "amazed", "unexpected",
@@ -117,7 +119,7 @@ SEED_WORDS: dict[str, tuple[str, ...]] = {
     ),
     "disgust": (
         "disgusting", "disgusted", "gross", "revolting", "repulsive", "sickening", "vile",
-        "nauseating", "yuck",
+        "nauseating", "yuck", "distasteful",
     ),
     "trust": ("trust", "trustworthy", "reliable", "honest", "confident"),
     "anticipation": ("hope", "hoping", "eager", "forward"),
@@ -135,10 +137,19 @@ TASK_WORDS: frozenset[str] = frozenset(
         "deal", "pay", "payment", "payments", "paid", "offer", "offers", "debt", "money", "price",
         "cost", "loan", "interest", "balance", "account", "contract", "term", "terms", "settle",
         "settlement", "agree", "agreement", "plan", "month", "months", "amount", "budget",
+        "fee", "fees", "late", "charge", "charges", "rate", "rates", "installment", "installments",
+        "bill", "bills", "invoice", "due", "owe", "owed", "credit", "propose", "proposal", "percent",
+        "discount",
     }
 )
 """Negotiation vocabulary the NRC lexicon tags with emotions ("pay": joy, trust)
 that names the task rather than expressing a feeling; ignored by default."""
+
+DISCOURSE_WORDS: frozenset[str] = frozenset(
+    {"honestly", "frankly", "really", "truly", "actually", "seriously", "literally", "well", "just"}
+)
+"""Discourse markers and intensifiers the lexicon tags with emotions ("honestly": trust);
+ignored by default."""
 
 NEGATORS: frozenset[str] = frozenset(
     {"not", "no", "never", "without", "hardly", "neither", "nor", "cannot", "nothing", "nobody"}
@@ -214,7 +225,7 @@ class LexiconDetector(_DetectorBase):
     Args:
         space: label space name or labels (default Ekman-7).
         lexicon_path: a JSON word -> associations file replacing nrclex's.
-        ignore_words: tokens never scored (default `TASK_WORDS`).
+        ignore_words: tokens never scored (default `TASK_WORDS` and `DISCOURSE_WORDS`).
     """
 
     name = "lexicon"
@@ -238,7 +249,9 @@ class LexiconDetector(_DetectorBase):
         self.vader_weight = float(vader_weight)
         self.arousal_weight = float(arousal_weight)
         self.smoothing = float(smoothing)
-        self.ignore = frozenset(TASK_WORDS if ignore_words is None else (w.lower() for w in ignore_words))
+        self.ignore = frozenset(
+            TASK_WORDS | DISCOURSE_WORDS if ignore_words is None else (w.lower() for w in ignore_words)
+        )
         self.lexicon = load_nrc_lexicon(lexicon_path)
         self.seeds = {w: emo for emo, words in SEED_WORDS.items() for w in words}
         self._to_space = mapping_matrix(PLUTCHIK8, self.space, soft=True)

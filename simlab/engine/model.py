@@ -7,6 +7,12 @@ be added (`add_session`), so a worker keeps its batch full. The model's own RNG
 (Mesa's ``self.rng``) orders agent activation only; every draw that shapes a
 run comes from that run's own generator (seeded from its spec), so a run's
 result does not depend on which other runs shared its batch.
+
+A backend that declares ``needs_messages = False`` (the scripted template
+realiser, which reads only a request's fallback move, schema and seed) gets
+requests without chat messages: `add_session` turns off the session's
+`prompt_messages`, which saves building a prompt per turn and changes nothing
+else. Backends that do not declare it get full prompts.
 """
 from __future__ import annotations
 
@@ -42,6 +48,7 @@ class NegotiationModel(mesa.Model):
     def __init__(self, backend: LLMBackend, seed: int | None = None) -> None:
         super().__init__(rng=seed)
         self.backend = backend
+        self.needs_messages = bool(getattr(backend, "needs_messages", True))
         self.sessions: list[AlternatingOffers] = []
         self.finished: list[AlternatingOffers] = []
         self.llm_seconds = 0.0
@@ -56,6 +63,8 @@ class NegotiationModel(mesa.Model):
         self.just_finished: list[AlternatingOffers] = []
 
     def add_session(self, session: AlternatingOffers) -> None:
+        if not self.needs_messages and hasattr(session, "prompt_messages"):
+            session.prompt_messages = False
         self.sessions.append(session)
         for role in session.scenario.roles:
             NegotiatorAgent(self, session, role)

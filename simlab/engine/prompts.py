@@ -6,6 +6,11 @@ reply format), then one message per past turn (own turns as assistant JSON,
 the counterpart's as user text). The last user message is this turn's
 directive (round, the strategy's chosen emotion and move). A backend with a KV
 cache re-reads only the new turns and the directive each time.
+
+`build_messages` renders the whole list from scratch; `PromptBuilder` gives the
+same list for one session but renders the system prompt once per role and each
+past turn once per role, so building a negotiation's prompts costs time linear
+in its turns instead of quadratic.
 """
 from __future__ import annotations
 
@@ -114,3 +119,46 @@ def build_messages(
     text = text.replace("{reservation}", f"{scenario.utilities[role].reservation:.2f}")
     msgs.append({"role": "user", "content": text})
     return tuple(msgs)
+
+
+class PromptBuilder:
+    """`build_messages` for one session, incremental: same result, each piece rendered once.
+
+    The system prompt is cached per role and the message of each past turn per
+    role, on the assumption (true for protocol sessions) that the history only
+    grows and past turns are not edited. Each call returns fresh message dicts.
+    """
+
+    def __init__(self, scenario: Scenario, facts: dict[str, Any], emotions: tuple[str, ...]) -> None:
+        self.scenario = scenario
+        self.facts = facts
+        self.emotions = emotions
+        self._system: dict[str, str] = {}
+        self._history: dict[str, list[tuple[str, str]]] = {}
+
+    def build(
+        self,
+        profile: AgentProfile,
+        role: str,
+        history: list[dict[str, Any]],
+        round_: int,
+        decision: Decision,
+        their_offer_utility: float | None,
+    ) -> tuple[dict[str, str], ...]:
+        """The same tuple as ``build_messages(scenario, profile, role, facts, emotions, history, ...)``."""
+        key = f"{role}\x00{profile.id}"
+        system = self._system.get(key)
+        if system is None:
+            system = self._system[key] = system_prompt(self.scenario, profile, role, self.facts, self.emotions)
+        rendered = self._history.setdefault(key, [])
+        for turn in history[len(rendered):]:
+            if turn["role"] == role:
+                rendered.append(("assistant", own_reply(turn)))
+            else:
+                rendered.append(("user", turn_message(turn, self.scenario)))
+        msgs = [{"role": "system", "content": system}]
+        msgs.extend({"role": r, "content": c} for r, c in rendered[: len(history)])
+        text = directive(self.scenario, round_, decision, their_offer_utility)
+        text = text.replace("{reservation}", f"{self.scenario.utilities[role].reservation:.2f}")
+        msgs.append({"role": "user", "content": text})
+        return tuple(msgs)

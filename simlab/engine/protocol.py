@@ -7,9 +7,16 @@ strategy decides the emotion (and possibly the move); the LLM words it and
 fills whatever the strategy left open. Deadline in rounds (a round is one turn
 of each side); accept ends with agreement on the counterpart's last offer, walk
 away or the deadline without one.
+
+Per-turn cost is constant (no rescans of the transcript): each side's last
+offer and each offer's utilities are kept as the turns are made, and prompt
+messages are built incrementally (`prompts.PromptBuilder`), or not at all when
+the engine says the backend ignores them (`prompt_messages`, see
+`NegotiationModel`).
 """
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import dataclass, field
@@ -49,6 +56,17 @@ class PendingTurn:
     decision: Decision
     request: ChatRequest
     their_offer_utility: float | None
+    decision_offer: Offer | None = None  # _clean_offer(decision.offer) when the strategy set an offer
+
+
+@functools.lru_cache(maxsize=8)
+def shared_detector(name: str | None) -> Detector | None:
+    """One detector instance per name and process (detectors are stateless)."""
+    if not name:
+        return None
+    from simlab.emotion.detectors import make_detector
+
+    return make_detector(name)
 
 
 def _j(value: Any) -> str | None:
@@ -67,6 +85,14 @@ class AlternatingOffers:
         detector: optional text -> emotion distribution, logged per turn and
             passed to strategies.
         backend_options: temperature and max_tokens for requests.
+
+    Attributes:
+        prompt_messages: build the chat messages of each request (default).
+            `NegotiationModel` sets it False when its backend declares
+            ``needs_messages = False`` (the scripted backend reads only a
+            request's fallback move, schema and seed); requests then carry an
+            empty message tuple and everything else, the transcript included,
+            is unchanged.
     """
 
     scenario_model = Scenario
@@ -80,6 +106,7 @@ class AlternatingOffers:
             scenario=spec.scenario_model(),
             profiles=spec.profile_models(),
             rng=spec.rng(),
+            detector=shared_detector(spec.detector),
             temperature=backend.temperature,
             max_tokens=backend.max_tokens,
         )
@@ -106,8 +133,13 @@ class AlternatingOffers:
         self.emotions = emotions
         self.issues = scenario.issue_ranges()
         self.integer_issues = {i.name for i in scenario.issues if i.type == "integer"}
+        self._issue_specs = [(n, lo, hi, n in self.integer_issues) for n, (lo, hi) in self.issues.items()]
         self.schema = turn_schema(self.issues, emotions)
         self.ethics = EthicsChecker(scenario.ethics)
+        self.units = prompts.units(scenario)
+        self.prompt_messages = True
+        self._prompts = prompts.PromptBuilder(scenario, self.facts, emotions)
+        self._last_offer_turn: dict[str, dict[str, Any]] = {}  # role -> its latest turn with action "offer"
         self.parties: dict[str, Party] = {}
         for role in scenario.roles:
             profile = profiles[role]
@@ -157,6 +189,7 @@ class AlternatingOffers:
     def observation(self, role: str) -> Observation:
         mine, theirs = self._last(role), self._last(self.scenario.counterpart(role))
         their_offer = theirs["offer"] if theirs and theirs["action"] == "offer" else None
+        # utility_other of their turn is exactly parties[role].utility.undiscounted(their offer), computed in apply()
         return Observation(
             round=self.round,
             time=self.round / self.scenario.deadline,
@@ -164,7 +197,7 @@ class AlternatingOffers:
             their_last_offer=their_offer,
             their_last_emotion=theirs["emotion"] if theirs else None,
             their_last_message=theirs["message"] if theirs else None,
-            their_offer_utility=self.parties[role].utility.undiscounted(their_offer) if their_offer else None,
+            their_offer_utility=theirs["utility_other"] if their_offer else None,
             history=list(self.turns),
             their_last_detected=theirs.get("detected") if theirs else None,
         )
@@ -182,15 +215,17 @@ class AlternatingOffers:
                 accept = obs.their_offer_utility is not None and obs.their_offer_utility >= target - 1e-9
                 action = "accept" if accept else "offer"
         move = {"action": action, "offer": self._clean_offer(offer), "emotion": decision.emotion or "neutral"}
-        move["message"] = realise(move, int(self.rng.integers(0, 1 << 16)), prompts.units(self.scenario))
+        move["message"] = realise(move, int(self.rng.integers(0, 1 << 16)), self.units)
         return move
 
     def _clean_offer(self, offer: dict[str, Any]) -> Offer:
+        """Every issue present, numeric, clipped to its range; integers rounded, others to 4 decimals."""
         out: Offer = {}
-        for name, (lo, hi) in self.issues.items():
-            v = float(offer.get(name, lo)) if isinstance(offer.get(name, lo), (int, float)) else lo
+        for name, lo, hi, integer in self._issue_specs:
+            raw = offer.get(name, lo)
+            v = float(raw) if isinstance(raw, (int, float)) else lo
             v = min(max(v, lo), hi)
-            out[name] = float(round(v)) if name in self.integer_issues else round(v, 4)
+            out[name] = float(round(v)) if integer else round(v, 4)
         return out
 
     def next_request(self) -> ChatRequest:
@@ -204,10 +239,12 @@ class AlternatingOffers:
         if decision.action == "accept" and obs.their_last_offer is None:
             decision.action = "offer"
         fallback = self._fallback_move(role, decision, obs)
-        messages = prompts.build_messages(
-            self.scenario, self.parties[role].profile, role, self.facts, self.emotions,
-            self.turns, self.round, decision, obs.their_offer_utility,
-        )
+        if self.prompt_messages:
+            messages = self._prompts.build(
+                self.parties[role].profile, role, self.turns, self.round, decision, obs.their_offer_utility
+            )
+        else:
+            messages = ()
         request = ChatRequest(
             messages=messages,
             json_schema=self.schema,
@@ -217,7 +254,10 @@ class AlternatingOffers:
             fallback=fallback,
             session=f"{self.run_id}:{role}",
         )
-        self.pending = PendingTurn(role, decision, request, obs.their_offer_utility)
+        # When the strategy chose the offer, the fallback's offer is already _clean_offer(decision.offer):
+        # keep a private copy so apply() need not clean it again (the request's dicts belong to the backend).
+        clean = dict(fallback["offer"]) if decision.offer else None
+        self.pending = PendingTurn(role, decision, request, obs.their_offer_utility, clean)
         return request
 
     def apply(self, response: ChatResponse) -> None:
@@ -235,7 +275,10 @@ class AlternatingOffers:
         their_last = self._last(other)
         if action == "accept" and (their_last is None or their_last["action"] != "offer"):
             action = "offer"
-        offer = self._clean_offer(decision.offer or reply.get("offer") or pending.request.fallback["offer"])  # type: ignore[index]
+        if pending.decision_offer is not None:  # == self._clean_offer(decision.offer)
+            offer = pending.decision_offer
+        else:
+            offer = self._clean_offer(reply.get("offer") or pending.request.fallback["offer"])  # type: ignore[index]
         emotion = decision.emotion or (reply.get("emotion") if reply.get("emotion") in self.emotions else "neutral")
         message = str(reply.get("message") or "")
         if action == "accept":
@@ -276,8 +319,7 @@ class AlternatingOffers:
             self._finish("timeout", None)
 
     def _record_calls(self, response: ChatResponse) -> None:
-        attempts = list(response.extra.get("attempts", [])) + [response.to_dict()]
-        for a in attempts:
+        for a in response.extra.get("attempts", []):
             self.calls.append(
                 {
                     "run_id": self.run_id,
@@ -293,12 +335,31 @@ class AlternatingOffers:
                     "parse_failed": a.get("parse_failed", False) or a.get("parsed") is None,
                 }
             )
+        # the final response itself: its fields directly (what response.to_dict() would give, without the deep copy)
+        self.calls.append(
+            {
+                "run_id": self.run_id,
+                "turn_index": self.turn_index,
+                "attempt": response.attempt,
+                "model": response.model,
+                "is_llm": response.is_llm,
+                "prompt_tokens": response.prompt_tokens,
+                "prompt_tokens_evaluated": response.prompt_tokens_evaluated,
+                "completion_tokens": response.completion_tokens,
+                "latency_s": response.latency_s,
+                "cache_hit": response.cache_hit,
+                "parse_failed": response.parse_failed or response.parsed is None,
+            }
+        )
 
     def _feedback(self, role: str, turn: dict[str, Any]) -> None:
-        prev = [t for t in self.turns[:-1] if t["role"] == turn["role"] and t["action"] == "offer"]
-        u = self.parties[role].utility
-        now = u.undiscounted(turn["offer"]) if turn["action"] == "offer" else None
-        before = u.undiscounted(prev[-1]["offer"]) if prev else None
+        # `role` is the counterpart of the turn's speaker, so a turn's "utility_other" is
+        # exactly self.parties[role].utility.undiscounted(turn["offer"]).
+        prev = self._last_offer_turn.get(turn["role"])  # the speaker's previous offer, if any
+        now = turn["utility_other"] if turn["action"] == "offer" else None
+        before = prev["utility_other"] if prev is not None else None
+        if turn["action"] == "offer":
+            self._last_offer_turn[turn["role"]] = turn
         self.parties[role].strategy.update(
             Feedback(
                 kind="turn",
@@ -323,13 +384,14 @@ class AlternatingOffers:
         self.done = True
         self.outcome = outcome
         self.agreement = agreement
+        final = self.final_utilities()
         for role, party in self.parties.items():
             party.strategy.update(
                 Feedback(
                     kind="end",
                     round=self.round,
                     agreement=agreement is not None,
-                    final_utility=self.final_utilities()[role],
+                    final_utility=final[role],
                 )
             )
 

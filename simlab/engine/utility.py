@@ -3,11 +3,18 @@
 `UtilityFunction` scores offers for one role: each issue value is normalised to
 [0, 1] on its range (rising or falling with `prefer`), the normalised values are
 weighted and summed, and the result is discounted by ``discount ** (round - 1)``.
-Everything is vectorised: `evaluate` takes an (n, k) array of offers.
+Everything is vectorised: `evaluate` takes an (n, k) array of offers. The two
+per-turn calls (`undiscounted` of one offer and `offer_with_utility`) take a
+scalar fast path over plain-Python copies of the arrays, made once per
+instance; it performs the same floating-point operations in the same order as
+the array code (the weighted sum still goes through numpy's dot), so results
+are bit-identical, only without the per-call array overhead.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +42,18 @@ class UtilityFunction:
     reservation: float = 0.0
     discount: float = 1.0
 
+    @cached_property
+    def _scalar(self) -> tuple[Any, ...]:
+        """Plain-Python copies of the arrays for the scalar fast paths (the arrays are treated as frozen)."""
+        span = np.where(self.highs > self.lows, self.highs - self.lows, 1.0)
+        best = np.where(self.increasing, self.highs, self.lows).astype(float)
+        worst = np.where(self.increasing, self.lows, self.highs).astype(float)
+        per_issue = tuple(
+            zip(self.issues, np.asarray(self.lows, dtype=float).tolist(), span.tolist(), [bool(x) for x in self.increasing])
+        )
+        order = [(int(i), float(self.weights[i])) for i in np.argsort(self.weights, kind="stable")]
+        return per_issue, best.tolist(), worst.tolist(), order
+
     def to_array(self, offer: Offer) -> np.ndarray:
         return np.array([float(offer[i]) for i in self.issues], dtype=float)
 
@@ -56,7 +75,14 @@ class UtilityFunction:
         return float(self.evaluate(self.to_array(offer)[None, :], round_)[0])
 
     def undiscounted(self, offer: Offer) -> float:
-        return float((self.normalised(self.to_array(offer)[None, :]) @ self.weights)[0])
+        """Utility of `offer` without discount (same value as ``evaluate(to_array(offer)[None, :], 1)[0]``)."""
+        norm = []
+        for name, lo, span, inc in self._scalar[0]:
+            x = (float(offer[name]) - lo) / span
+            x = 0.0 if x < 0.0 else (1.0 if x > 1.0 else x)  # np.clip; NaN passes through
+            norm.append(x if inc else 1.0 - x)
+        # the same (1, k) @ (k,) product as the array path, so the sum is rounded the same way
+        return float((np.array([norm]) @ self.weights)[0])
 
     def best_offer(self) -> Offer:
         return self.to_offer(np.where(self.increasing, self.highs, self.lows))
@@ -71,16 +97,15 @@ class UtilityFunction:
         keeps the most important issues as long as possible), so every offer on
         the path is the cheapest concession for its utility level.
         """
-        target = float(np.clip(target, 0.0, 1.0))
-        best = np.where(self.increasing, self.highs, self.lows).astype(float)
-        worst = np.where(self.increasing, self.lows, self.highs).astype(float)
-        values = best.copy()
+        target = float(target)
+        target = 0.0 if target < 0.0 else (1.0 if target > 1.0 else target)  # np.clip, NaN passes through
+        _, best, worst, order = self._scalar
+        values = list(best)
         to_give = 1.0 - target
-        for idx in np.argsort(self.weights, kind="stable"):
-            w = self.weights[idx]
+        for idx, w in order:  # least-weighted issue first (stable argsort)
             if to_give <= 1e-12 or w <= 0:
                 continue
             frac = min(1.0, to_give / w)
             values[idx] = best[idx] + frac * (worst[idx] - best[idx])
             to_give -= frac * w
-        return self.to_offer(values)
+        return dict(zip(self.issues, values))

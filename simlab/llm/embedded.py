@@ -21,27 +21,39 @@ What makes it fit a negotiation lab:
   another dialogue's turn comes, sequence 0's cells are copied out
   (``llama_state_seq_get_data``) and the saved cells with the longest common
   token prefix with the new prompt are copied in. Each turn then evaluates only
-  the tokens appended since that dialogue's last call (and a dialogue's first
-  turn reuses another's identical system prompt), so prompt tokens evaluated per
+  what was appended since that dialogue's last call (and a first turn reuses
+  another dialogue's identical system prompt), so prompt tokens evaluated per
   negotiation grow linearly with turns. Saved states are kept LRU up to
   ``options["session_cache_mb"]``; `forget` drops a finished dialogue's.
+* **Reuse that does not change replies.** llama.cpp's arithmetic depends on how
+  tokens are batched, so naive prefix reuse makes a reply depend on which calls
+  came before it (measured: 4 of 15 replies differed). Prompts are therefore
+  always decoded in chunks aligned to multiples of ``kv_chunk`` positions (16),
+  and only cells of whole chunks are reused: a token is always computed in the
+  same chunk whether its prefix was cached, taken from another dialogue, or
+  evicted. Replies are identical with ``kv_reuse="session"`` and ``"none"``
+  and independent of batch order and population (tested). The price: the tail
+  of the previous prompt (< kv_chunk tokens) and the previous reply (generated
+  one token at a time) are decoded again. ``kv_reuse="max"`` reuses every
+  matching cell instead: fewer tokens, replies depend on call history.
 * **Honest accounting.** ``prompt_tokens_evaluated`` is the number of prompt
   tokens decoded for that call; ``extra`` holds ``decode_s`` (time in
   ``llama_decode``), ``model_s`` (the whole token loop: decode + sampling +
-  grammar), ``state_s`` (session KV swaps) and ``reused_tokens``. `stats`
-  (`EmbeddedStats`) keeps running totals, so a benchmark can compute the share of
-  wall time spent inside the model.
+  grammar), ``state_s`` (session KV swaps), ``reused_tokens`` and
+  ``finish_reason``. `stats` (`EmbeddedStats`) keeps running totals, so a
+  benchmark can compute the share of wall time spent inside the model.
 
 Replies are reproducible: every call builds its sampler chain seeded with
-``request.seed``; temperature 0 is greedy. (Reusing a KV prefix changes the
-batch shapes llama.cpp evaluates with, which could in principle flip a
-near-tied token; tests check identical replies with and without reuse.)
+``request.seed``; temperature 0 is greedy.
 
-Options (``spec.options``): ``n_threads`` (default 2), ``n_threads_batch``
+Options (``spec.options``): ``n_threads`` (default 2; use 1 per worker when
+several worker processes share the cores: llama.cpp threads spin, and
+oversubscribed cores slow decoding several-fold), ``n_threads_batch``
 (= n_threads), ``n_batch`` (512), ``session_cache_mb`` (1024), ``kv_reuse``
-(``"session"`` default, or ``"none"`` to re-evaluate every prompt, for
-benchmarks), ``top_k`` (40), ``top_p`` (0.95), ``min_p`` (0.05),
-``repeat_penalty`` (1.0: off; JSON repeats its punctuation by design).
+(``"session"`` default, ``"max"``, or ``"none"`` to decode every prompt in
+full, for benchmarks), ``kv_chunk`` (16), ``top_k`` (40), ``top_p`` (0.95),
+``min_p`` (0.05), ``repeat_penalty`` (1.0: off; JSON repeats its punctuation by
+design).
 """
 from __future__ import annotations
 
@@ -274,7 +286,7 @@ class EmbeddedBackend:
             raise ConfigError(
                 f"embedded backend: options.kv_reuse must be 'session', 'max' or 'none', got {self.kv_reuse!r}"
             )
-        self.kv_chunk = int(opts.get("kv_chunk", 16)) if self.kv_reuse != "max" else int(opts.get("n_batch", 512))
+        self.kv_chunk = max(1, int(opts.get("kv_chunk", 16)))
         self.session_cache_bytes = int(float(opts.get("session_cache_mb", 1024)) * 2**20)
         self.top_k = int(opts.get("top_k", 40))
         self.top_p = float(opts.get("top_p", 0.95))

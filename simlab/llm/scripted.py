@@ -4,6 +4,8 @@ It answers each request with the request's `fallback` move (the agent policy's
 own move, worded by `simlab.llm.templates`), so sweeps and tests run without a
 model. It is **not an LLM**: `is_llm` is False, its model id is
 ``scripted-template (not an LLM)`` and every table that shows a run says so.
+It never reads a request's chat messages (``needs_messages = False``), so the
+engine does not build them for it.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ class ScriptedBackend:
     """Returns the fallback move of each request as JSON; no model involved."""
 
     is_llm = False
+    needs_messages = False  # reads only fallback, json_schema and seed: NegotiationModel skips building prompts
 
     def __init__(self, spec: BackendSpec | None = None) -> None:
         self.model_id = "scripted-template (not an LLM)"
@@ -29,7 +32,8 @@ class ScriptedBackend:
             t0 = time.perf_counter()
             move = dict(req.fallback or {})
             if req.json_schema is not None:
-                move.setdefault("message", realise(move, req.seed))
+                if "message" not in move:  # (setdefault would word the move even when it has a message)
+                    move["message"] = realise(move, req.seed)
                 text = json.dumps(move, sort_keys=True)
                 parsed = parse_json_reply(text, req.json_schema)
             else:

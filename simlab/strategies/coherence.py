@@ -136,7 +136,9 @@ class SecondOrderAffect:
 
     def __init__(self, stiffness: float, damping: float, x0: Sequence[float]) -> None:
         if stiffness <= 0 or not 0.0 <= damping <= 1.0:
-            raise ConfigError(f"second-order dynamics need stiffness > 0 and damping in [0, 1]; got {stiffness}, {damping}.")
+            raise ConfigError(
+                f"second-order dynamics need stiffness > 0 and damping in [0, 1]; got {stiffness}, {damping}."
+            )
         self.stiffness = float(stiffness)
         self.damping = float(damping)
         self.x = np.array(x0, dtype=float)

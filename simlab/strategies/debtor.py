@@ -78,6 +78,7 @@ class DebtorBehaviourStrategy(ConcessionMixin, EmotionStrategy):
 
     name = "debtor_behaviour"
     description = "adversarial / cooperative debtor behaviour types"
+    check_params = tuple({"behaviour": b} for b in ("cooperative", "cheating", "threatening", "victim"))
 
     def __init__(self, **params):
         super().__init__(**params)

@@ -51,11 +51,24 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from simlab.emotion import vad as vad_mod
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.errors import ConfigError
 from simlab.strategies.bandit import end_reward, make_bandit, turn_reward
-from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
-from simlab.strategies.coherence import BigFive, make_dynamics, temperament, transition_plausibility
+from simlab.strategies.base import (
+    STRATEGIES,
+    Decision,
+    EmotionStrategy,
+    Feedback,
+    Observation,
+    StrategyContext,
+)
+from simlab.strategies.coherence import (
+    BigFive,
+    make_dynamics,
+    temperament,
+    transition_plausibility,
+)
 from simlab.strategies.game_theory import (
     DEFAULT_PAYOFFS,
     DEFAULT_STATE_FACTORS,
@@ -66,7 +79,6 @@ from simlab.strategies.game_theory import (
     softmax,
 )
 from simlab.strategies.hmm_tracker import ForwardFilter, resolve_params
-from simlab.emotion import vad as vad_mod
 
 
 def _pgmpy() -> tuple[Any, Any, Any]:
@@ -191,7 +203,9 @@ class ReliabilityTracker:
     def fuse(self, proposals: Mapping[str, np.ndarray]) -> np.ndarray:
         return self.fusion.posterior(proposals, self.means())
 
-    def update(self, proposals: Mapping[str, np.ndarray], chosen: str, reward: float, weight: float = 1.0) -> dict[str, float]:
+    def update(
+        self, proposals: Mapping[str, np.ndarray], chosen: str, reward: float, weight: float = 1.0
+    ) -> dict[str, float]:
         """Absorb the outcome `reward` of showing `chosen` after these proposals; returns P(C_k = 1 | .)."""
         w = float(weight) * abs(2.0 * min(max(float(reward), 0.0), 1.0) - 1.0)
         if w <= 0:

@@ -41,6 +41,7 @@ class RunSpec:
     seed: int
     replicate: int
     population: int = 16
+    detector: str | None = "lexicon"
 
     def scenario_model(self) -> Any:
         from simlab.engine.sessions import scenario_model_for
@@ -66,6 +67,7 @@ class RunSpec:
             "condition_values": self.condition_values,
             "seed": self.seed,
             "replicate": self.replicate,
+            "detector": self.detector,
         }
 
 
@@ -154,6 +156,7 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
                             "condition": label,
                             "seed": seed,
                             "replicate": rep,
+                            "detector": study.detector,
                         }
                         specs.append(
                             RunSpec(
@@ -167,6 +170,7 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
                                 seed=seed,
                                 replicate=rep,
                                 population=study.population,
+                                detector=study.detector,
                             )
                         )
     return specs

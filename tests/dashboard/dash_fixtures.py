@@ -155,7 +155,7 @@ def make_run(
         "nash_distance": float(abs(rng.normal(0.15, 0.05))) if status == "done" else None,
         "metrics_json": json.dumps({
             "recovery_rate": round(ua * 0.9, 4), "harmful_choice": harmful,
-            "donation": round(float(rng.uniform(0, 10)), 2), "note": "text is not a metric",
+            "donation": round(float(rng.uniform(0, 10)), 2), "note": "text is not a metric", "escalated": seed % 2, "offers_made": n_turns // 2,
             "concession": {"collector": round(float(rng.uniform(0, 0.5)), 3), "debtor": round(float(rng.uniform(0, 0.5)), 3)},
         }) if status == "done" else None,
         "ethics_violations": 0, "parse_failures": parse_failures,

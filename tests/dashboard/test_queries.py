@@ -162,6 +162,8 @@ def test_metric_catalog_discovers_json_metrics(filled_store):
                 "utilities:debtor", "outcome:walk_away"):
         assert key in metrics, key
     assert "metrics:note" not in metrics  # text is not a metric
+    assert metrics["metrics:escalated"].binary  # integers that are all 0 or 1 are a flag
+    assert not metrics["metrics:offers_made"].binary
     assert metrics["col:agreement"].binary and metrics["metrics:harmful_choice"].binary
     assert not metrics["metrics:recovery_rate"].binary and not metrics["col:utility_a"].binary
 
@@ -201,7 +203,7 @@ def test_intervals_and_effect_sizes_known_values():
     assert math.isclose(lo, 0.4902, abs_tol=1e-3) and math.isclose(hi, 0.9433, abs_tol=1e-3)
     d, dlo, dhi = cohens_d(1.0, 1.0, 20, 0.5, 1.0, 20)
     assert math.isclose(d, 0.5) and dlo < 0.5 < dhi
-    h, _, _ = cohens_h(0.5, 30, 0.25, 30)
+    h, _, _ = cohens_h(0.5, 30, 0.25, 32)  # rates of 0/1 outcomes: p * n is a count
     assert math.isclose(h, 2 * math.asin(math.sqrt(0.5)) - 2 * math.asin(math.sqrt(0.25)))
     summary = pd.DataFrame({"group": ["a", "b"], "n": [10, 10], "mean": [0.5, 0.8], "sd": [0.1, 0.1],
                             "min": 0, "q1": 0, "median": 0, "q3": 0, "max": 1})
