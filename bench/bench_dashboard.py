@@ -146,7 +146,7 @@ def _time(fn, repeat: int = 3) -> float:
 
 
 def time_queries(path: Path, open_run: str) -> dict[str, dict[str, float]]:
-    """Median seconds of each page's queries, each on its own connection (as the pages run them)."""
+    """Median seconds of each request a page makes, each on its own brief connection (as the pages run them)."""
     r = StoreReader(path)
     study = "study-0"
     metrics = {m.key: m for m in r.metric_catalog(study)}
@@ -157,29 +157,26 @@ def time_queries(path: Path, open_run: str) -> dict[str, dict[str, float]]:
         "Studies": {
             "studies_overview": r.studies_overview,
             "study_ids": r.study_ids,
-            "study_breakdown": lambda: r.study_breakdown(study),
-            "study_llm_calls": lambda: r.study_llm_calls(study),
-            "study_config": lambda: r.study_config(study),
+            "study_detail (config, breakdown, llm calls)": lambda: r.study_detail(study),
         },
         "Compare conditions": {
-            "metric_catalog": lambda: r.metric_catalog(study),
-            "group_options": lambda: r.group_options(study),
-            "study_words": lambda: r.study_words(study),
+            "study_ids": r.study_ids,
+            "compare_options (metrics, groups, config)": lambda: r.compare_options(study),
             "group_summary agreement x condition": lambda: r.group_summary(study, metrics["col:agreement"], groups["condition"]),
             "group_summary recovery_rate x cond:pressure": lambda: r.group_summary(
                 study, metrics["metrics:recovery_rate"], groups["cond:pressure"]),
         },
         "Run explorer": {
+            "study_ids": r.study_ids,
             "run_filter_values": lambda: r.run_filter_values(None),
-            "count_runs": lambda: r.count_runs(flt),
-            "list_runs (100)": lambda: r.list_runs(flt, 100, 0),
-            "list_runs filtered": lambda: r.list_runs(RunFilter(study_id=study, conditions=["hmm"], agreement=True), 100, 0),
-            "run": lambda: r.run(open_run),
-            "run_turns": lambda: r.run_turns(open_run),
+            "runs_page (count + 100 newest)": lambda: r.runs_page(flt, 100, 0),
+            "runs_page filtered": lambda: r.runs_page(RunFilter(study_id=study, conditions=["hmm"], agreement=True), 100, 0),
+            "run_detail (run + turns)": lambda: r.run_detail(open_run),
         },
         "Live progress": {
-            "study_progress": lambda: r.study_progress(f"study-{STUDIES - 1}"),
-            "throughput_series": lambda: r.throughput_series(f"study-{STUDIES - 1}"),
+            "study_ids": r.study_ids,
+            "studies_overview": r.studies_overview,
+            "live_view (progress + throughput)": lambda: r.live_view(f"study-{STUDIES - 1}"),
         },
     }
     return {page: {name: _time(fn) for name, fn in queries.items()} for page, queries in pages.items()}
@@ -321,7 +318,7 @@ def main() -> None:
           f"in {info['fill_s']:.1f} s ({info['size_mb']:.0f} MiB)")
 
     queries = time_queries(path, info["open_run"])
-    print("\nqueries (median of 3, fresh read-only connection each):")
+    print("\nrequests per page (median of 3, each on its own fresh read-only connection):")
     page_sums = {}
     for page, qs in queries.items():
         page_sums[page] = sum(qs.values())

@@ -157,7 +157,49 @@ def report(
 
     path = build_report(RunStore(store, read_only=True), study_id, out, baseline=baseline)
     console.print(f"report written to {path}", markup=False)
-    console.print(path.read_text(encoding="utf-8").split("\n\n")[1] if "\n\n" in path.read_text(encoding="utf-8") else "", markup=False)
+    text = path.read_text(encoding="utf-8")
+    console.print(text.split("\n\n")[1] if "\n\n" in text else "", markup=False, soft_wrap=True)
+
+
+fit_app = typer.Typer(help="Fit models on stored runs.", no_args_is_help=True)
+app.add_typer(fit_app, name="fit")
+
+
+@fit_app.command("hmm")
+def fit_hmm_cmd(
+    study: str = typer.Option(..., "--study", help="Study id whose stored turns to fit on."),
+    role: Optional[str] = typer.Option(None, "--role", help="Whose emotions to model (default: the counterpart, each scenario's second role)."),
+    states: int = typer.Option(4, "--states", help="Hidden states (4 keeps the names cooperative, distressed, hostile, deceptive)."),
+    seed: int = typer.Option(0, "--seed"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Where to save the parameters (default models/hmm_<study>.json)."),
+    store: Path = StoreOpt,
+) -> None:
+    """Fit the counterpart-state HMM (Baum-Welch, hmmlearn) on a study's detected emotions and save it.
+
+    Use the file with `strategy: {name: hmm_game_theory, params: {hmm: PATH}}`.
+    """
+    from simlab.store.store import RunStore
+    from simlab.strategies.hmm_tracker import fit_hmm_from_turns, label_sequences_from_turns, save_params
+
+    rs = RunStore(store, read_only=True)
+    df = rs.query(
+        """SELECT t.run_id, t.role, t.turn_index, t.detected_json AS detected, t.emotion,
+                  json_extract_string(r.spec_json, '$.scenario.roles[1]') AS counterpart
+           FROM turns t JOIN runs r USING (run_id)
+           WHERE r.study_id = ? AND r.status = 'done' ORDER BY t.run_id, t.turn_index""",
+        [study],
+    )
+    if len(df) == 0:
+        raise ConfigError(f"study '{study}' has no stored turns in {store}; run it first or check --study")
+    df = df[df["role"] == role] if role else df[df["role"] == df["counterpart"]]
+    if len(df) == 0:
+        raise ConfigError(f"no turns of role '{role}' in study '{study}'; check --role")
+    sequences = label_sequences_from_turns(df.to_dict("records"))
+    params = fit_hmm_from_turns(sequences, n_states=states, seed=seed)
+    path = out or Path("models") / f"hmm_{study}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_params(params, path)
+    console.print(f"fitted a {states}-state HMM on {len(sequences)} sequences ({len(df)} turns); saved to {path}", markup=False)
 
 
 @app.command()

@@ -688,15 +688,69 @@ class StoreReader:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run the statements of one request (e.g. a run and its turns) on one brief connection.
+
+        Opening a DuckDB connection costs ~30 ms, more than most queries here;
+        a batch opens it once, and closes it as soon as the request is answered.
+        """
+        if self._con is not None:
+            yield
+            return
+        with read_connection(self.path) as con:
+            self._con = con
+            try:
+                yield
+            finally:
+                self._con = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        if self._con is not None:
+            yield self._con
+        else:
+            with read_connection(self.path) as con:
+                yield con
 
     def df(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> pd.DataFrame:
         """Run `sql` read-only and return a DataFrame."""
-        with read_connection(self.path) as con:
+        with self._connection() as con:
             return con.execute(sql, params if params is not None else []).df()
 
     def rows(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> list[tuple]:
-        with read_connection(self.path) as con:
+        with self._connection() as con:
             return con.execute(sql, params if params is not None else []).fetchall()
+
+    # ---- one request per page section (one connection each) -------------------------------
+    def study_detail(self, study_id: str) -> dict[str, Any]:
+        """Config, runs by scenario x condition x status, and LLM call totals of one study."""
+        with self.batch():
+            return {"config": self.study_config(study_id), "breakdown": self.study_breakdown(study_id),
+                    "llm_calls": self.study_llm_calls(study_id)}
+
+    def compare_options(self, study_id: str) -> dict[str, Any]:
+        """What the compare page offers for a study: metrics, groupings, config and topic words."""
+        with self.batch():
+            return {"metrics": self.metric_catalog(study_id), "groups": self.group_options(study_id),
+                    "config": self.study_config(study_id), "words": self.study_words(study_id)}
+
+    def runs_page(self, flt: RunFilter, limit: int = 100, offset: int = 0) -> tuple[int, pd.DataFrame]:
+        """How many runs match `flt`, and one page of them."""
+        with self.batch():
+            return self.count_runs(flt), self.list_runs(flt, limit, offset)
+
+    def run_detail(self, run_id: str) -> tuple[dict[str, Any] | None, pd.DataFrame]:
+        """A run's row and its turns."""
+        with self.batch():
+            return self.run(run_id), self.run_turns(run_id)
+
+    def live_view(self, study_id: str, bucket: str = "1 minute") -> tuple[dict[str, Any], pd.DataFrame]:
+        """A study's progress and its runs finished per time bucket."""
+        with self.batch():
+            return self.study_progress(study_id), self.throughput_series(study_id, bucket)
 
     # ---- studies ------------------------------------------------------------------------
     def study_ids(self) -> list[str]:

@@ -16,8 +16,8 @@ study = dc.pick_study()
 if not study:
     st.stop()
 
-metrics = dc.q("metric_catalog", study)
-groups = dc.q("group_options", study)
+options = dc.q("compare_options", study)
+metrics, groups = options["metrics"], options["groups"]
 if not metrics:
     st.info(f"Study `{study}` has no finished runs with numeric metrics yet.")
     st.stop()
@@ -55,8 +55,8 @@ names = summary["group"].tolist()
 preferred = next((g for g in names if str(g).lower() in ("baseline", "vanilla", "control", "none", "neutral")), names[0])
 baseline = st.selectbox("Baseline group (effect sizes)", names, index=names.index(preferred), key="baseline")
 
-config = dc.q("study_config", study)
-words = dc.q("study_words", study) + [str(x) for x in (config.get("scenarios") or [])]
+config = options["config"]
+words = options["words"] + [str(x) for x in (config.get("scenarios") or [])]
 refs = reference_values(metric, config, words)
 rate_refs = refs[refs["show_as"] == "rate"]
 effect_refs = refs[refs["show_as"] == "effect"]

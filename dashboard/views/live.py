@@ -28,7 +28,7 @@ def progress() -> None:
 
 
 def _progress() -> None:
-    p = dc.q("study_progress", study)
+    p, series = dc.q("live_view", study)
     planned = p["planned"]
     finished = p["finished"]
     if planned:
@@ -52,7 +52,6 @@ def _progress() -> None:
                    + (f" ({dc.fmt_duration(idle)} ago)" if idle is not None and idle >= 0 else ""))
     else:
         st.caption("No run of this study has finished yet.")
-    series = dc.q("throughput_series", study, "1 minute")
     if not series.empty:
         fig = go.Figure()
         width = [50_000] * len(series)  # ms: bars fill most of their one-minute bucket

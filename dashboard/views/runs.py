@@ -50,8 +50,6 @@ flt = RunFilter(
     study_id=study_id, scenarios=scenarios, conditions=conditions, statuses=statuses, backends=backends,
     agreement=None if agreement == "any" else agreement == "yes", parse_failed_only=parse_only, run_id_prefix=prefix,
 )
-total = dc.q("count_runs", flt)
-pages = max(1, -(-total // PAGE_SIZE))
 
 
 def _run_picked() -> None:
@@ -69,9 +67,12 @@ def _row_clicked() -> None:
 
 if linked_run and "run_pick" not in st.session_state:  # a shared link ?run=ID opens that run
     st.session_state["run_pick"] = linked_run
-page_no = int(st.session_state.get("runs_page", 1))
-page_no = min(max(page_no, 1), pages)
-runs = dc.q("list_runs", flt, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+page_no = max(int(st.session_state.get("runs_page", 1)), 1)
+total, runs = dc.q("runs_page", flt, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
+pages = max(1, -(-total // PAGE_SIZE))
+if page_no > pages:  # the filters shrank the list under the current page
+    page_no = pages
+    total, runs = dc.q("runs_page", flt, PAGE_SIZE, (page_no - 1) * PAGE_SIZE)
 st.session_state["_page_run_ids"] = runs["run_id"].tolist()
 
 listing = st.expander(f"Runs: {total:,} match", expanded=not linked_run, key="runs_list", on_change="rerun")
@@ -106,11 +107,10 @@ if run_id is None:
 if st.query_params.get("run") != run_id:
     st.query_params["run"] = run_id
 
-run = dc.q("run", run_id)
+run, turns = dc.q("run_detail", run_id)
 if run is None:
     st.warning(f"Run `{run_id}` is not in the store.")
     st.stop()
-turns = dc.q("run_turns", run_id)
 roles = roles_of(turns, run.get("spec_json"))
 role_colour = {r: ROLE_COLOURS[i % len(ROLE_COLOURS)] for i, r in enumerate(roles)}
 role_avatar = {r: dc.ROLE_AVATARS[i % len(dc.ROLE_AVATARS)] for i, r in enumerate(roles)}

@@ -60,18 +60,19 @@ if study:
     d5.metric("tokens", dc.fmt_count(row["tokens"]))
     st.caption(f"models: {row['models'] or '–'} · backends: {row['backends'] or '–'}"
                + (f" · config: `{row['config_path']}`" if row["config_path"] else ""))
+    detail = dc.q("study_detail", study)
     left, right = st.columns([1, 1])
     with left:
         st.markdown("**Runs by scenario, condition and status**")
-        st.dataframe(dc.q("study_breakdown", study), hide_index=True,
+        st.dataframe(detail["breakdown"], hide_index=True,
                      column_config={"agreement_rate": st.column_config.NumberColumn("agreement", format="%.2f")})
-        calls = dc.q("study_llm_calls", study)
+        calls = detail["llm_calls"]
         if not calls.empty:
             st.markdown("**LLM calls**")
             st.dataframe(calls, hide_index=True)
     with right:
         st.markdown("**Config**")
-        config = dc.q("study_config", study)
+        config = detail["config"]
         if config:
             st.json(config, expanded=1)
         else:

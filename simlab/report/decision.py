@@ -366,7 +366,7 @@ def _vignette_report(store: RunStore, study_id: str, out: Path) -> list[str]:
                 refs.append(ref)
         name = "forest.png" if i == 0 else f"forest_{m}.png"
         png = _forest(rows_f, refs, out / name, "Cohen's d" if m == "cohen_d" else "Cohen's h",
-                      f"{study_id}: {'Cohen' + chr(39) + 's d' if m == 'cohen_d' else 'Cohen' + chr(39) + 's h'}, arm a vs arm b")
+                      f"{study_id}: {'Cohen' + chr(39) + 's d' if m == 'cohen_d' else 'Cohen' + chr(39) + 's h'}")
         if png:
             lines += [f"![forest plot, {m}]({png.name})", ""]
     if measures:
