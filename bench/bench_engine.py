@@ -49,9 +49,12 @@ Protocol alignment (what is the same, what differs):
   simlab round (one turn of each side); the first-added negotiator opens, like
   simlab's ``first_mover``; both count the round in which the accepting turn
   happened.
-* Time: simlab uses ``t = round / deadline`` (0.01 .. 1.0); NegMAS uses
-  ``(step + 1) / (n_steps + 1)`` (1/101 .. 100/101), so NegMAS lags slightly in
-  every round and never quite reaches the reservation value.
+* Time: simlab uses ``t = round / deadline`` (0.01 .. 1.0); NegMAS's relative
+  time is ``(step + 1) / (n_steps + 1)`` (1/101 .. 100/101), which would make it
+  lag about one round by the end and never reach its reservation value. The
+  aspiration curve given to NegMAS (a `PolyAspiration` subclass) therefore
+  reads its time as ``t * 101 / 100``, i.e. simlab's clock; the negotiator,
+  inverter and mechanism are NegMAS's own. ``--negmas-native-clock`` drops this.
 * Acceptance: both accept an offer worth at least their current target
   (simlab: AC_next, tolerance 1e-9; NegMAS gets ``tolerance=1e-9``, default 1e-3).
 * Offers: simlab concedes on its least-weighted issue first, exactly to the
@@ -64,7 +67,9 @@ Protocol alignment (what is the same, what differs):
 from __future__ import annotations
 
 import argparse
+import copy
 import cProfile
+import functools
 import gc
 import io
 import math
@@ -93,8 +98,13 @@ DEADLINE = 100
 
 
 # ---- domains: simlab scenarios (NegMAS's ufuns are derived from them) ------------------------
+@functools.lru_cache(maxsize=1)
+def _debt_data() -> dict[str, Any]:
+    return load_scenario(str(ROOT / "scenarios" / "debt_collection.yaml")).model_dump()
+
+
 def debt_scenario(res: tuple[float, float] | None) -> Scenario:
-    data = load_scenario(str(ROOT / "scenarios" / "debt_collection.yaml")).model_dump()
+    data = copy.deepcopy(_debt_data())
     data["deadline"] = DEADLINE
     for role, r in zip(data["roles"], res or (None, None)):
         data["utilities"][role]["discount"] = 1.0
@@ -126,7 +136,7 @@ def neutral_scenario(res: tuple[float, float] | None) -> Scenario:
 
 def profiles(scenario: Scenario) -> dict[str, AgentProfile]:
     """The first mover is the Boulware side, the other the conceder."""
-    first, second = scenario.first_mover or scenario.roles[0], None
+    first = scenario.first_mover or scenario.roles[0]
     second = scenario.counterpart(first)
     if scenario.id.startswith("debt-collection"):
         boulware = load_agent(str(ROOT / "agents" / "boulware_creditor.yaml"))  # e = 0.2
@@ -228,7 +238,27 @@ def negmas_domain(scenarios: list[Scenario]) -> tuple[Any, list[tuple[Any, Any]]
     return os_, [(ufun(sc, first), ufun(sc, sc.counterpart(first))) for sc in scenarios]
 
 
-def run_negmas(os_: Any, ufuns: list[tuple[Any, Any]], names: list[str]) -> tuple[float, list[Result]]:
+_CLOCK_CLASS: list[type] = []
+
+
+def aspiration(e: float, native_clock: bool) -> Any:
+    """NegMAS's polynomial aspiration for Faratin exponent `e` (exponent 1 / e), by default on simlab's clock."""
+    if native_clock:
+        return 1.0 / e
+    if not _CLOCK_CLASS:
+        from negmas.negotiators.helpers import PolyAspiration
+
+        class SimlabClock(PolyAspiration):
+            """NegMAS's relative time (step + 1) / (n_steps + 1) rescaled to simlab's round / deadline."""
+
+            def utility_at(self, t: float) -> float:
+                return super().utility_at(min(1.0, t * (DEADLINE + 1) / DEADLINE))
+
+        _CLOCK_CLASS.append(SimlabClock)
+    return _CLOCK_CLASS[0](1.0, 1.0 / e)
+
+
+def run_negmas(os_: Any, ufuns: list[tuple[Any, Any]], native_clock: bool = False) -> tuple[float, list[Result]]:
     from negmas import AspirationNegotiator, SAOMechanism
 
     results = []
@@ -236,8 +266,8 @@ def run_negmas(os_: Any, ufuns: list[tuple[Any, Any]], names: list[str]) -> tupl
     for u1, u2 in ufuns:
         m = SAOMechanism(outcome_space=os_, n_steps=DEADLINE, time_limit=None)
         # Faratin e -> PolyAspiration exponent 1 / e; the first added negotiator opens
-        m.add(AspirationNegotiator(aspiration_type=1.0 / E_BOULWARE, tolerance=1e-9, name="boulware"), ufun=u1)
-        m.add(AspirationNegotiator(aspiration_type=1.0 / E_CONCEDER, tolerance=1e-9, name="conceder"), ufun=u2)
+        m.add(AspirationNegotiator(aspiration_type=aspiration(E_BOULWARE, native_clock), tolerance=1e-9), ufun=u1)
+        m.add(AspirationNegotiator(aspiration_type=aspiration(E_CONCEDER, native_clock), tolerance=1e-9), ufun=u2)
         state = m.run()
         a = state.agreement
         results.append(
@@ -310,12 +340,11 @@ def bench_domain(name: str, args: argparse.Namespace) -> float | None:
 
     # warm-up both sides (imports, lazily built tables), then time in alternating chunks
     run_simlab(scenarios[:10], 10**6, args.population, args.seed)
-    names = [i.name for i in sc0.issues]
     if not args.skip_negmas:
         import negmas
 
         os_, ufuns = negmas_domain(scenarios[:n_neg])
-        run_negmas(os_, ufuns[:2], names)
+        run_negmas(os_, ufuns[:2], args.negmas_native_clock)
     prof = cProfile.Profile() if args.profile else None
     s_time = n_time = 0.0
     s_res: list[Result] = []
@@ -336,7 +365,7 @@ def bench_domain(name: str, args: argparse.Namespace) -> float | None:
         gc.collect()
         if k < len(neg_chunks):
             a, b = neg_chunks[k]
-            dt, r = run_negmas(os_, ufuns[a:b], names)
+            dt, r = run_negmas(os_, ufuns[a:b], args.negmas_native_clock)
             n_time += dt
             n_res += r
     s_rate = n_sim / s_time
@@ -351,8 +380,9 @@ def bench_domain(name: str, args: argparse.Namespace) -> float | None:
         print_table("agreements:", {"simlab": summary(s_res)})
         return None
     n_rate = n_neg / n_time
+    clock = "NegMAS's own clock" if args.negmas_native_clock else "simlab's clock"
     print(f"NegMAS  {n_neg:5d} negotiations in {n_time:7.2f} s = {n_rate:9.2f} negotiations/s   "
-          f"(negmas {negmas.__version__}, SAOMechanism n_steps={DEADLINE}, 2 x AspirationNegotiator)")
+          f"(negmas {negmas.__version__}, SAOMechanism n_steps={DEADLINE}, 2 x AspirationNegotiator, {clock})")
     ratio = s_rate / n_rate
     print(f"ratio   simlab / NegMAS = {ratio:.1f}x   (target >= 20x: {'met' if ratio >= 20 else 'NOT met'})")
     k = min(n_sim, n_neg)
@@ -376,6 +406,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--profile", action="store_true", help="cProfile the simlab side and print the top functions")
     ap.add_argument("--skip-negmas", action="store_true", help="simlab only (no ratio)")
+    ap.add_argument("--negmas-native-clock", action="store_true",
+                    help="NegMAS aspiration on its own clock (step + 1) / (n_steps + 1) instead of round / deadline")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     t0 = time.perf_counter()

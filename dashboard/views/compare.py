@@ -52,7 +52,9 @@ if summary.empty:
 summary = add_intervals(summary, metric.binary)
 
 names = summary["group"].tolist()
-preferred = next((g for g in names if str(g).lower() in ("baseline", "vanilla", "control", "none", "neutral")), names[0])
+BASELINE_WORDS = ("baseline", "control", "vanilla", "neutral", "none")
+preferred = next((g for w in BASELINE_WORDS for g in names if str(g).lower() == w), None) or next(
+    (g for w in BASELINE_WORDS for g in names if w in str(g).lower()), names[0])
 baseline = st.selectbox("Baseline group (effect sizes)", names, index=names.index(preferred), key="baseline")
 
 config = options["config"]
@@ -61,10 +63,11 @@ refs = reference_values(metric, config, words)
 rate_refs = refs[refs["show_as"] == "rate"]
 effect_refs = refs[refs["show_as"] == "effect"]
 
+shown = [dc.wrap(g) for g in summary["group"]]  # long condition names break over lines on the axis
 fig = go.Figure()
 if kind == "bar":
     fig.add_bar(
-        x=summary["group"], y=summary["mean"], name="this lab: mean (95% CI)",
+        x=shown, y=summary["mean"], name="this lab: mean (95% CI)",
         error_y=dict(type="data", symmetric=False, array=(summary["ci_high"] - summary["mean"]).fillna(0),
                      arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
         text=[f"n={n}" for n in summary["n"]], textposition="inside", insidetextanchor="start", marker_color="#4c78a8",
@@ -72,11 +75,11 @@ if kind == "bar":
 else:
     for row in summary.itertuples(index=False):
         fig.add_trace(go.Box(
-            x=[row.group], q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.min],
+            x=[dc.wrap(row.group)], q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.min],
             upperfence=[row.max], name=str(row.group), marker_color="#4c78a8", showlegend=False,
         ))
     fig.add_scatter(
-        x=summary["group"], y=summary["mean"], mode="markers", name="mean (95% CI)",
+        x=shown, y=summary["mean"], mode="markers", name="mean (95% CI)",
         marker=dict(symbol="diamond", size=9, color="#e45756"),
         error_y=dict(type="data", symmetric=False, array=(summary["ci_high"] - summary["mean"]).fillna(0),
                      arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
@@ -121,7 +124,7 @@ if not effects.empty or not effect_refs.empty:
     forest = go.Figure()
     if not effects.empty:
         forest.add_scatter(
-            x=effects[effect_name], y=[f"{g} vs {baseline}" for g in effects["group"]], mode="markers",
+            x=effects[effect_name], y=[dc.wrap(g, 40) for g in effects["group"]], mode="markers",
             name=f"this lab ({effect_name}, 95% CI)", marker=dict(size=10, color="#4c78a8"),
             error_x=dict(type="data", symmetric=False,
                          array=(effects["effect_ci_high"] - effects[effect_name]).fillna(0),

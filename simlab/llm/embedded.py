@@ -297,6 +297,7 @@ class EmbeddedBackend:
                 model_path=str(self.model_path),
                 n_ctx=spec.n_ctx,
                 n_batch=int(opts.get("n_batch", 512)),
+                n_ubatch=int(opts.get("n_ubatch", 512)),
                 n_threads=self.n_threads,
                 n_threads_batch=int(opts.get("n_threads_batch", self.n_threads)),
                 seed=0,

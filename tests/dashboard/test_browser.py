@@ -108,3 +108,19 @@ def test_run_explorer_in_chromium(server, tmp_path):
     assert shot.stat().st_size > 20_000
     DOCS.mkdir(exist_ok=True)
     shutil.copyfile(shot, DOCS / "run_explorer.png")
+
+
+def test_launch_serves_the_app_on_localhost(filled_store):
+    """`launch` (what `simlab dashboard` calls) starts a server that answers on 127.0.0.1."""
+    from simlab.dashboard_launch import launch
+
+    path, _ = filled_store
+    port = _free_port()
+    proc = launch(path, port, wait=False)
+    try:
+        _wait_healthy(f"http://127.0.0.1:{port}", proc)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert r.status == 200 and b"<html" in r.read().lower()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -228,3 +229,21 @@ def test_store_passed_as_script_argument(filled_store, monkeypatch):
     at = open_page("views/studies.py")
     assert_clean(at)
     assert len(frame(at, "study_id", "planned", "done")) == 3
+
+
+def test_app_runs_from_the_wheel_location(app_env, tmp_path, monkeypatch):
+    """The wheel ships dashboard/ as simlab/_data/dashboard: the app must not depend on the repo layout."""
+    import shutil
+    import sys
+
+    copy = tmp_path / "simlab" / "_data" / "dashboard"
+    shutil.copytree(APP.parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    monkeypatch.delitem(sys.modules, "dash_common", raising=False)  # import the copy's helpers, not the repo's
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p).resolve() != APP.parent.resolve()])
+    at = AppTest.from_file(str(copy / "app.py"), default_timeout=60).run()
+    assert_clean(at)
+    assert at.title[0].value == "Studies"
+    at.switch_page("views/runs.py").run()
+    assert_clean(at)
+    assert at.title[0].value == "Run explorer"
+    assert Path(sys.modules["dash_common"].__file__).parent == copy

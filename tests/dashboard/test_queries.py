@@ -32,7 +32,7 @@ from simlab.dashboard_queries import (
     stats_backend,
     wilson_interval,
 )
-from simlab.errors import StoreError
+from simlab.errors import SimlabError, StoreError
 from simlab.store import RunStore
 from simlab.store.schema import SCHEMA_VERSION
 
@@ -295,6 +295,27 @@ def test_run_filter_and_paging(filled_store):
 
 
 # ---------------------------------------------------------------- launch
+def test_app_path_prefers_the_wheel_copy(tmp_path, monkeypatch):
+    import simlab.dashboard_launch as dl
+
+    pkg = tmp_path / "site-packages" / "simlab"
+    (pkg / "_data" / "dashboard").mkdir(parents=True)
+    (pkg / "_data" / "dashboard" / "app.py").write_text("# wheel copy\n")
+    monkeypatch.setattr(dl, "_PKG", pkg)
+    assert dl.app_path() == pkg / "_data" / "dashboard" / "app.py"
+    monkeypatch.setattr(dl, "_PKG", tmp_path / "nowhere" / "simlab")
+    with pytest.raises(SimlabError, match="dashboard app is missing"):
+        dl.app_path()
+
+
+def test_launch_rejects_a_bad_port(tmp_path):
+    from simlab.dashboard_launch import launch
+    from simlab.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--port"):
+        launch(tmp_path / "s.duckdb", 70000)
+
+
 def test_launch_command_binds_localhost_and_passes_the_store(tmp_path):
     cmd = streamlit_command(tmp_path / "s.duckdb", 8765)
     assert cmd[1:4] == ["-m", "streamlit", "run"] and cmd[4] == str(app_path())

@@ -77,8 +77,8 @@ def _dialogues(backend, n_sessions: int, n_turns: int, max_tokens: int = 64):
 
 @pytest.mark.slow
 def test_prompt_tokens_evaluated_grow_linearly_with_turns(backend):
-    n_sessions, n_turns = 2, 6
-    sent, replies = _dialogues(backend, n_sessions, n_turns)
+    n_sessions, n_turns = 2, 5
+    sent, replies = _dialogues(backend, n_sessions, n_turns, max_tokens=48)
     chunk = backend.kv_chunk
     for s in range(n_sessions):
         mine = replies[s::n_sessions]
@@ -99,7 +99,7 @@ def test_prompt_tokens_evaluated_grow_linearly_with_turns(backend):
 @pytest.mark.slow
 def test_reuse_does_not_change_replies(backend):
     """Replies with session KV reuse, interleaved, equal those of a backend that evaluates every prompt in full."""
-    sent, replies = _dialogues(backend, n_sessions=2, n_turns=3, max_tokens=40)
+    sent, replies = _dialogues(backend, n_sessions=2, n_turns=3, max_tokens=32)
     fresh = _backend(kv_reuse="none")
     try:
         again = fresh.generate(list(reversed(sent)))[::-1]

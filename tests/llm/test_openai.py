@@ -11,7 +11,7 @@ from simlab.errors import BackendUnavailable
 from simlab.llm.base import ChatRequest
 from simlab.llm.openai_backend import DEFAULT_BASE_URL, OpenAIBackend, resolve_base_url
 
-from conftest import free_port
+from llm_fakes import free_port
 
 SCHEMA = turn_schema({"amount": (0, 100)}, ("neutral", "joy"))
 
