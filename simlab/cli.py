@@ -210,7 +210,9 @@ def dashboard(
     """Start the Streamlit dashboard over the run store (read-only)."""
     from simlab.dashboard_launch import launch
 
-    launch(store, port)
+    code = launch(store, port)
+    if isinstance(code, int) and code:
+        raise typer.Exit(code)
 
 
 def main() -> None:

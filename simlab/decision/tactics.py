@@ -104,15 +104,20 @@ _COMPILED = {name: t.compiled() for name, t in TACTICS.items()}
 
 # Sentence-level cues for advocacy: a sentence that mentions an option with a
 # positive cue (and no negative one) counts +1 for it; with a negative cue -1.
+# In "X rather than / instead of / over Y" the option before the marker counts
+# +1 and the one after -1, whatever the cues.
 _POSITIVE = re.compile(
-    r"\b(recommend\w*|suggest\w*|go with|going with|choose|pick|opt for|should|best|better|smart|right (?:choice|move|call)|"
-    r"trust me|worth it|worth|great|the way to go|i'?d (?:go|take|do)|do it|definitely)\b",
+    r"\b(recommend\w*|suggest\w*|go with|going with|go for|choose|pick|opt for|should|best|better|smart|wise|"
+    r"right (?:choice|move|call)|(?:good|great|excellent|ideal|perfect|wonderful|appropriate|safest|obvious) (?:choice|option|idea|move|fit)|"
+    r"trust me|worth it|worth|the way to go|i'?d (?:go|take|do)|do it|definitely|ideal|perfect)\b",
     re.IGNORECASE,
 )
 _NEGATIVE = re.compile(
-    r"\b(avoid|don'?t|do not|never|risky|risk|risks|instead of|rather than|not|won'?t|downside|bad idea|careful|lose|loss|harm)\b",
+    r"\b(avoid|don'?t|do not|never|risky|risk|risks|dangerous|won'?t|downside|bad idea|careful|lose|loss|losses|harm|"
+    r"stay away|not (?:a )?(?:good|wise|safe|smart|worth|right|recommend\w*|advisable))\b",
     re.IGNORECASE,
 )
+_PREFER = re.compile(r"\b(?:rather than|instead of|over)\b", re.IGNORECASE)
 _SENTENCE = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
@@ -141,6 +146,16 @@ def advocacy_scores(text: str, options: Sequence[OptionSpec]) -> dict[str, int]:
     """Per option: (+1 per sentence recommending it) - (1 per sentence warning against it)."""
     scores = {o.id: 0 for o in options}
     for sentence in _SENTENCE.split(text or ""):
+        split = _PREFER.split(sentence, maxsplit=1)
+        if len(split) == 2:
+            before = [o.id for o in options if _mentions(split[0], o)]
+            after = [o.id for o in options if _mentions(split[1], o) and o.id not in before]
+            if before and after:
+                for k in before:
+                    scores[k] += 1
+                for k in after:
+                    scores[k] -= 1
+                continue
         pos, neg = bool(_POSITIVE.search(sentence)), bool(_NEGATIVE.search(sentence))
         if pos == neg:  # neither, or mixed: not counted
             continue
