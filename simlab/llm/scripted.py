@@ -13,7 +13,8 @@ import json
 import time
 
 from simlab.config.models import BackendSpec
-from simlab.llm.base import ChatRequest, ChatResponse, parse_json_reply
+from simlab.llm.base import ChatRequest, ChatResponse
+from simlab.llm.schema import validate_against_schema
 from simlab.llm.templates import realise
 
 
@@ -35,7 +36,8 @@ class ScriptedBackend:
                 if "message" not in move:  # (setdefault would word the move even when it has a message)
                     move["message"] = realise(move, req.seed)
                 text = json.dumps(move, sort_keys=True)
-                parsed = parse_json_reply(text, req.json_schema)
+                # the move is already a dict: check it against the schema without re-parsing the text
+                parsed = move if validate_against_schema(move, req.json_schema) else None
             else:
                 text = move.get("message") or realise(move, req.seed)
                 parsed = None
