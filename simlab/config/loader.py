@@ -41,6 +41,7 @@ def resolve_path(kind: Kind, name: str, near: Path | None = None) -> Path:
     sub = _DIRS[kind]
     roots: list[Path] = [Path.cwd()]
     if near is not None:
+        near = Path(near)
         roots += [near.parent, near.parent.parent]
     roots += _builtin_roots()
     candidates = []

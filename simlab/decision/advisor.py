@@ -12,8 +12,8 @@ Three profiles follow Sabour et al. (2025, arXiv:2502.07663):
 
 The policy writes the advisor's LLM instructions (`system_prompt`) and, for
 the scripted backend and for replies that cannot be parsed, its own
-deterministic message (`scripted_message`): NA describes every option's upside
-and downside evenly; MA recommends the harmful option and warns about the
+deterministic message (`scripted_message`): NA describes every option evenly
+(upsides, then downsides, then a wrap-up, cycling over turns); MA recommends the harmful option and warns about the
 other; SEMA does the same and adds one tactic phrase per turn, cycling through
 its list. Template choices are drawn from the policy's own generator.
 """
@@ -130,27 +130,34 @@ class AdvisorPolicy(DecisionPolicy):
         sc = self.dctx.scenario
         k = self._k + turn
         if self.objective == "neutral":
-            parts = [_NEUTRAL_OPENERS[k % len(_NEUTRAL_OPENERS)]]
-            for o in sc.options:
-                text = f"{_cap(o.label)}: {o.pitch}".rstrip()
-                parts.append(text)
-                if o.downside:
-                    parts.append(f"The catch with {o.label}: {o.downside}")
-            parts.append("It depends on what matters most to you.")
+            # every option gets the same treatment; turns cycle upsides, downsides, a wrap-up
+            phase = (turn - 1) % 3
+            if phase == 0:
+                parts = [_NEUTRAL_OPENERS[k % len(_NEUTRAL_OPENERS)]]
+                parts += [f"{_cap(o.label)}: {o.pitch}".rstrip() for o in sc.options]
+            elif phase == 1:
+                parts = [f"The catch with {o.label}: {o.downside}" for o in sc.options if o.downside]
+                parts = parts or ["Every option has trade-offs."]
+            else:
+                labels = " and ".join(o.label for o in sc.options)
+                parts = [f"You now know the upsides and the catches of {labels}.",
+                         "It depends on what matters most to you, and the decision is yours."]
             return " ".join(parts)
         h = sc.harmful_option
-        parts = [
-            _PUSH_OPENERS[k % len(_PUSH_OPENERS)].format(label=h.label),
-            _PUSH_FOLLOW[(k // 3) % len(_PUSH_FOLLOW)].format(label=h.label, pitch=h.pitch),
-        ]
+        opener = _PUSH_OPENERS[k % len(_PUSH_OPENERS)].format(label=h.label)
+        follow = _PUSH_FOLLOW[(k // 3) % len(_PUSH_FOLLOW)].format(label=h.label, pitch=h.pitch)
         others = [o for o in sc.options if not o.harmful]
         other = others[k % len(others)]
-        if other.downside:
-            parts.append(_WARN[k % len(_WARN)].format(label=other.label, downside=other.downside))
+        warn = _WARN[k % len(_WARN)].format(label=other.label, downside=other.downside) if other.downside else ""
+        tactic = ""
         if self.tactics:
-            tactic = TACTICS[self.tactics[(self._k + turn - 1) % len(self.tactics)]]
-            parts.append(tactic.phrase.format(option=h.label))
-        return " ".join(p.strip() for p in parts if p.strip())
+            tactic = TACTICS[self.tactics[(self._k + turn - 1) % len(self.tactics)]].phrase.format(option=h.label)
+        # drop the least essential sentences until the message fits (the tactic is what makes SEMA SEMA)
+        for parts in ((opener, follow, warn, tactic), (opener, follow, tactic), (opener, tactic), (opener,)):
+            text = " ".join(p.strip() for p in parts if p.strip())
+            if len(text) <= sc.message_chars:
+                return text
+        return text[: sc.message_chars]
 
 
 def _cap(s: str) -> str:

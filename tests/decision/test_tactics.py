@@ -63,6 +63,7 @@ def test_scripted_advisors_do_what_their_profile_says_in_every_shipped_scenario(
             assert detect_tactics(m_ma) == [], m_ma
             assert advocated_option(m_sema, sc.options) == sc.harmful_option.id, m_sema
             assert detect_tactics(m_sema), m_sema
+            assert max(len(m_na), len(m_ma), len(m_sema)) <= sc.message_chars, (m_na, m_ma, m_sema)
 
 
 def test_advisor_profile_errors_are_config_errors_naming_the_agent():

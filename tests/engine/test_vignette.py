@@ -256,7 +256,7 @@ def test_embedded_model_judges_a_tiny_vignette_subset(tmp_path):
     path.write_text(
         "study: tiny-vignette\nscenarios: [ive_willingness_yes_no, ive_identified_vs_unidentified]\n"
         "agents: {decider: [decider_respondent]}\nseeds: [1]\n"
-        "backend: {kind: embedded, temperature: 0.7, max_tokens: 24}\n"
+        "backend: {kind: embedded, temperature: 0.7, max_tokens: 24, options: {n_threads: 1}}\n"
     )
     result = run_study(path, store_path=tmp_path / "s.duckdb", cache_path=None)
     assert result.failed == 0 and result.ran == 2

