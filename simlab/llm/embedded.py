@@ -52,9 +52,12 @@ What makes it fit a negotiation lab:
 Replies are reproducible: every call builds its sampler chain seeded with
 ``request.seed``; temperature 0 is greedy.
 
-Options (``spec.options``): ``n_threads`` (default 2; use 1 per worker when
-several worker processes share the cores: llama.cpp threads spin, and
-oversubscribed cores slow decoding several-fold), ``n_threads_batch``
+Options (``spec.options``): ``n_threads`` (default 1: llama.cpp's threads
+busy-wait, so two threads on two cores that anything else also uses collapse;
+measured on the 2-core dev machine, the same 16-call dialogue took 455 s with 2
+threads and 31 s with 1, and a check took 132 s against 9 s. Replies do not
+depend on the thread count. Scale with worker processes, one thread each, or
+raise it on a machine with idle cores), ``n_threads_batch``
 (= n_threads), ``n_batch`` (512), ``n_ubatch`` (512), ``session_cache_mb`` (1024), ``kv_reuse``
 (``"session"`` default, ``"max"``, or ``"none"`` to decode every prompt in
 full, for benchmarks), ``kv_chunk`` (16), ``top_k`` (40), ``top_p`` (0.95),
@@ -286,7 +289,7 @@ class EmbeddedBackend:
         self.model_path = resolve_model_path(spec.model)
         self.model_id: str = self.model_path.stem
         opts = dict(spec.options)
-        self.n_threads = int(opts.get("n_threads", 2))
+        self.n_threads = int(opts.get("n_threads", 1))
         self.kv_reuse = str(opts.get("kv_reuse", "session"))
         if self.kv_reuse not in ("session", "max", "none"):
             raise ConfigError(

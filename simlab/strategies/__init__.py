@@ -19,4 +19,9 @@ from simlab.strategies import coherence as _coherence  # noqa: E402,F401
 from simlab.strategies import bandit as _bandit  # noqa: E402,F401
 from simlab.strategies import orchestrator as _orchestrator  # noqa: E402,F401
 
+# Decision-study policies live with their protocols; registered lazily (no import cost for negotiations).
+STRATEGIES.register_lazy("advisor", "simlab.decision.advisor:AdvisorPolicy")
+STRATEGIES.register_lazy("simulated_person", "simlab.decision.simulated_person:SimulatedPerson")
+STRATEGIES.register_lazy("simulated_responder", "simlab.decision.simulated_responder:SimulatedResponder")
+
 __all__ = ["STRATEGIES", "Decision", "EmotionStrategy", "Feedback", "Observation", "StrategyContext"]

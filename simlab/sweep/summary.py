@@ -5,6 +5,7 @@ import json
 import math
 
 from rich.table import Table
+from rich.text import Text
 
 from simlab.errors import StoreError
 from simlab.store.store import RunStore
@@ -41,6 +42,11 @@ def _fmt(v, digits: int = 3) -> str:
 
 
 def summary_table(store: RunStore, study_id: str) -> Table:
+    kinds = set(store.query("SELECT DISTINCT protocol FROM runs WHERE study_id = ? AND status = 'done'", [study_id])["protocol"])
+    if kinds and kinds <= {"advisory", "vignette"}:
+        from simlab.report.decision import summary_table as decision_summary
+
+        return decision_summary(store, study_id)
     df = condition_summary(store, study_id)
     roles = store.query(
         "SELECT any_value(spec_json) AS s FROM runs WHERE study_id = ? AND status = 'done'", [study_id]
@@ -89,5 +95,5 @@ def transcript_table(store: RunStore, run_id: str) -> tuple[str, Table]:
         ethics = json.loads(t.ethics_json) if t.ethics_json else []
         eflag = f" [violates {', '.join(ethics)}]" if ethics else ""
         table.add_row(str(t.round), f"{t.role} ({t.speaker})", t.action, offer_s, t.emotion,
-                      _fmt(t.utility_self), _fmt(t.utility_other), (t.message or "") + flag + eflag)
+                      _fmt(t.utility_self), _fmt(t.utility_other), Text((t.message or "") + flag + eflag))
     return header, table
