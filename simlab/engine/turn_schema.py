@@ -27,7 +27,7 @@ def turn_schema(issues: dict[str, tuple[float, float]], emotions: tuple[str, ...
                 "additionalProperties": False,
             },
             "emotion": {"type": "string", "enum": list(emotions)},
-            "message": {"type": "string", "maxLength": 400},
+            "message": {"type": "string", "maxLength": 200},
         },
         "required": ["action", "offer", "emotion", "message"],
         "additionalProperties": False,
