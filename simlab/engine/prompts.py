@@ -94,7 +94,10 @@ def directive(scenario: Scenario, round_: int, decision: Decision, their_offer_u
         lines.append("Decide whether to accept, walk away or make an offer.")
     if decision.emotion:
         lines.append(f"Show {decision.emotion} in your message.")
-    lines.append("Answer with the JSON object only.")
+    from simlab.engine.protocol import reply_fields
+
+    keys = ", ".join(f'"{k}"' for k in reply_fields(decision))
+    lines.append(f"Answer with a JSON object with the keys {keys} only.")
     return " ".join(lines)
 
 

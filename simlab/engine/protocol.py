@@ -69,6 +69,19 @@ def shared_detector(name: str | None) -> Detector | None:
     return make_detector(name)
 
 
+def reply_fields(decision: Decision) -> tuple[str, ...]:
+    """The reply keys the LLM must fill: whatever the strategy left open, and always the message."""
+    fields = []
+    if decision.action is None:
+        fields.append("action")
+    if decision.offer is None and decision.action in (None, "offer"):
+        fields.append("offer")
+    if decision.emotion is None:
+        fields.append("emotion")
+    fields.append("message")
+    return tuple(fields)
+
+
 def _j(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
 
@@ -135,6 +148,7 @@ class AlternatingOffers:
         self.integer_issues = {i.name for i in scenario.issues if i.type == "integer"}
         self._issue_specs = [(n, lo, hi, n in self.integer_issues) for n, (lo, hi) in self.issues.items()]
         self.schema = turn_schema(self.issues, emotions)
+        self._schemas: dict[tuple[str, ...], dict[str, Any]] = {}
         self.ethics = EthicsChecker(scenario.ethics)
         self.units = prompts.units(scenario)
         self.prompt_messages = True
@@ -228,6 +242,14 @@ class AlternatingOffers:
             out[name] = float(round(v)) if integer else round(v, 4)
         return out
 
+    def schema_for(self, decision: Decision) -> dict[str, Any]:
+        """The reply schema narrowed to what `decision` leaves to the LLM (cached per shape)."""
+        fields = reply_fields(decision)
+        schema = self._schemas.get(fields)
+        if schema is None:
+            schema = self._schemas[fields] = turn_schema(self.issues, self.emotions, fields)
+        return schema
+
     def next_request(self) -> ChatRequest:
         """The current speaker's request (the strategy decides first)."""
         assert not self.done
@@ -247,7 +269,7 @@ class AlternatingOffers:
             messages = ()
         request = ChatRequest(
             messages=messages,
-            json_schema=self.schema,
+            json_schema=self.schema_for(decision),
             temperature=self.temperature,
             max_tokens=self.max_tokens,
             seed=derive_seed(self.rng),

@@ -12,8 +12,27 @@ from typing import Any
 ACTIONS = ("offer", "accept", "walk_away")
 
 
-def turn_schema(issues: dict[str, tuple[float, float]], emotions: tuple[str, ...]) -> dict[str, Any]:
-    """The schema for a turn over `issues` (name -> (low, high)) showing one of `emotions`."""
+FIELDS = ("action", "offer", "emotion", "message")
+
+
+def turn_schema(
+    issues: dict[str, tuple[float, float]], emotions: tuple[str, ...], fields: tuple[str, ...] = FIELDS
+) -> dict[str, Any]:
+    """The schema for a turn over `issues` (name -> (low, high)) showing one of `emotions`.
+
+    `fields` narrows it to what the LLM still has to decide: when a strategy
+    has set the move and the emotion, the LLM is asked for the message only
+    (fewer tokens to generate, nothing for it to contradict).
+    """
+    full = _full_schema(issues, emotions)
+    return {
+        **full,
+        "properties": {k: v for k, v in full["properties"].items() if k in fields},
+        "required": [k for k in full["required"] if k in fields],
+    }
+
+
+def _full_schema(issues: dict[str, tuple[float, float]], emotions: tuple[str, ...]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
@@ -27,7 +46,7 @@ def turn_schema(issues: dict[str, tuple[float, float]], emotions: tuple[str, ...
                 "additionalProperties": False,
             },
             "emotion": {"type": "string", "enum": list(emotions)},
-            "message": {"type": "string", "maxLength": 200},
+            "message": {"type": "string", "maxLength": 160},
         },
         "required": ["action", "offer", "emotion", "message"],
         "additionalProperties": False,

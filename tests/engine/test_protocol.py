@@ -103,3 +103,16 @@ def test_integer_issue_is_rounded_and_out_of_range_clipped(debt_scenario):
     s.apply(ChatResponse(text="{}", parsed={"action": "offer", "offer": {"amount": 140, "months": 7.6, "fees": -3},
                                               "emotion": "neutral", "message": "x"}))
     assert s.turns[0]["offer"] == {"amount": 100.0, "months": 8.0, "fees": 0.0}
+
+
+def test_the_llm_is_asked_only_for_what_the_strategy_left_open(debt_scenario):
+    v = session(debt_scenario, "vanilla_creditor", "cooperative_debtor")
+    assert v.next_request().json_schema["required"] == ["action", "offer", "emotion", "message"]
+    b = session(debt_scenario, "boulware_creditor", "cooperative_debtor")
+    req = b.next_request()
+    assert req.json_schema["required"] == ["emotion", "message"]  # Faratin sets the move, the LLM the emotion
+    assert '"emotion", "message"' in req.messages[-1]["content"]
+    b.apply(ChatResponse(text="{}", parsed={"emotion": "sadness", "message": "ok"}))
+    debtor_req = b.next_request()  # the behaviour type sets move and emotion: only words are asked for
+    assert debtor_req.json_schema["required"] == ["message"]
+    assert list(debtor_req.json_schema["properties"]) == ["message"]
