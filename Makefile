@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	$(BIN)/simlab run experiments/debt_quickstart.yaml
+	$(BIN)/simlab run experiments/debt_quickstart.yaml --workers 2
 
 # Debian's chromium for the dashboard's end-to-end browser test (Playwright's own download does not work here).
 browser:

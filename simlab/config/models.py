@@ -197,6 +197,9 @@ class Study(_Strict):
     scenarios: list[str]
     agents: dict[str, list[str]]
     conditions: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    scenario_overrides: dict[str, Any] = Field(
+        default_factory=dict, description="fields merged into every scenario of the study (e.g. {deadline: 6})"
+    )
     seeds: list[int]
     replicates: int = Field(1, ge=1)
     backend: BackendSpec = Field(default_factory=BackendSpec)

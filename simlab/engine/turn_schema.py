@@ -46,7 +46,7 @@ def _full_schema(issues: dict[str, tuple[float, float]], emotions: tuple[str, ..
                 "additionalProperties": False,
             },
             "emotion": {"type": "string", "enum": list(emotions)},
-            "message": {"type": "string", "maxLength": 160},
+            "message": {"type": "string", "maxLength": 120},
         },
         "required": ["action", "offer", "emotion", "message"],
         "additionalProperties": False,

@@ -119,6 +119,8 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
         for combo in itertools.product(*[profiles[k] for k in keys]):
             for cname, over in conditions.items():
                 sc_data = sc.model_dump()
+                if study.scenario_overrides:
+                    sc_data = _deep_merge(sc_data, study.scenario_overrides)
                 if "scenario" in over:
                     sc_data = _deep_merge(sc_data, over["scenario"])
                 if "facts" in over:

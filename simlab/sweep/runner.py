@@ -78,7 +78,8 @@ def iter_records(
         finally:
             backend.close()
         return
-    size = max(1, min(population, -(-len(specs) // (workers * 2))))
+    # small chunks: progress and crash-loss granularity (a worker returns its chunk when it is done)
+    size = max(1, min(population, -(-len(specs) // (workers * 8))))
     ctx = mp.get_context("spawn")
     with ctx.Pool(workers) as pool:
         tasks = [(c, backend_data, str(cache_path) if cache_path else None, population) for c in _chunks(specs, size)]
