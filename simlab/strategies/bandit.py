@@ -175,13 +175,7 @@ class ThompsonBanditStrategy(EmotionStrategy):
         self.end_weight = float(params.get("end_weight", 1.0))
         self.offers = bool(params.get("offers", True))
         self.bandit = make_bandit(DEFAULT_SPACE, self.kind, **self.prior)
-        self.concession = ReciprocalConcession(
-            start=float(params.get("start", 1.0)),
-            floor=params.get("floor"),
-            factor=float(params.get("concession_factor", 1.0)),
-            window=int(params.get("window", 1)),
-            deadline_e=float(params.get("deadline_e", 0.2)),
-        )
+        self.concession = ReciprocalConcession.from_params(params)
         self.evidence = CounterpartEvidence()
         self.last: str | None = None
         self.shown: list[str] = []

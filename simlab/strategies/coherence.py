@@ -237,13 +237,7 @@ class CoherenceStrategy(EmotionStrategy):
         self.offers = bool(params.get("offers", True))
         self.baseline = temperament(self.profile)
         self.dynamics = self._new_dynamics()
-        self.concession = ReciprocalConcession(
-            start=float(params.get("start", 1.0)),
-            floor=params.get("floor"),
-            factor=float(params.get("concession_factor", 1.0)),
-            window=int(params.get("window", 1)),
-            deadline_e=float(params.get("deadline_e", 0.2)),
-        )
+        self.concession = ReciprocalConcession.from_params(params)
         self.evidence = CounterpartEvidence()
         self.emotions: tuple[str, ...] = DEFAULT_SPACE
         self.pull: list[float] | None = None

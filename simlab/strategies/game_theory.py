@@ -168,6 +168,17 @@ class ReciprocalConcession:
         self.deadline_e = float(deadline_e)
         self.reset()
 
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> "ReciprocalConcession":
+        """Built from a strategy's params: start, floor, concession_factor, window, deadline_e."""
+        return cls(
+            start=float(params.get("start", 1.0)),
+            floor=params.get("floor"),
+            factor=float(params.get("concession_factor", 1.0)),
+            window=int(params.get("window", 1)),
+            deadline_e=float(params.get("deadline_e", 0.2)),
+        )
+
     def reset(self) -> None:
         self.target = self.start
         self.their_utilities: list[float] = []
@@ -251,13 +262,7 @@ class _GameTheoryBase(EmotionStrategy):
         self.hmm: HMMParams = resolve_params(params.get("hmm"))
         self.payoffs = params.get("payoffs") or DEFAULT_PAYOFFS
         self.state_factors = {**DEFAULT_STATE_FACTORS, **dict(params.get("state_factors") or {})}
-        self.concession = ReciprocalConcession(
-            start=float(params.get("start", 1.0)),
-            floor=params.get("floor"),
-            factor=float(params.get("concession_factor", 1.0)),
-            window=int(params.get("window", 1)),
-            deadline_e=float(params.get("deadline_e", 0.2)),
-        )
+        self.concession = ReciprocalConcession.from_params(params)
         self.evidence = CounterpartEvidence()
         self.emotions: tuple[str, ...] = DEFAULT_SPACE
         self.matrix = payoff_matrix(self.emotions, self.hmm.states, self.payoffs)

@@ -446,13 +446,7 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
             self.observers.append(self.gt)
         self.emotions: tuple[str, ...] = DEFAULT_SPACE
         self.tracker = ReliabilityTracker(names, self.emotions, self.reliability_prior, self.forgetting)
-        self.concession = ReciprocalConcession(
-            start=float(params.get("start", 1.0)),
-            floor=params.get("floor"),
-            factor=float(params.get("concession_factor", 1.0)),
-            window=int(params.get("window", 1)),
-            deadline_e=float(params.get("deadline_e", 0.2)),
-        )
+        self.concession = ReciprocalConcession.from_params(params)
         self.evidence = CounterpartEvidence()
         self.records: list[dict[str, Any]] = []
 
