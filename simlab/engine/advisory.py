@@ -42,6 +42,7 @@ from simlab.decision import prompts as dp
 from simlab.decision.simulated_person import SimulatedPerson
 from simlab.decision.tactics import detect_tactics
 from simlab.errors import ConfigError
+from simlab.engine.sessions import record_calls
 from simlab.llm.base import ChatRequest, ChatResponse
 from simlab.llm.schema import validate_against_schema
 from simlab.strategies.base import STRATEGIES
@@ -57,27 +58,6 @@ def _j(value: Any) -> str | None:
 def child_rngs(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
     """`n` independent generators seeded from `rng` (drawn up front, so their streams never depend on later events)."""
     return [np.random.default_rng(int(s)) for s in rng.integers(0, 2**62, size=n)]
-
-
-def record_calls(calls: list[dict[str, Any]], run_id: str, turn_index: int, response: ChatResponse) -> None:
-    """Append one llm_calls row per model call behind `response` (repair attempts included)."""
-    attempts = list(response.extra.get("attempts", [])) + [response.to_dict()]
-    for a in attempts:
-        calls.append(
-            {
-                "run_id": run_id,
-                "turn_index": turn_index,
-                "attempt": a.get("attempt", 0),
-                "model": a.get("model"),
-                "is_llm": a.get("is_llm"),
-                "prompt_tokens": a.get("prompt_tokens", 0),
-                "prompt_tokens_evaluated": a.get("prompt_tokens_evaluated", 0),
-                "completion_tokens": a.get("completion_tokens", 0),
-                "latency_s": a.get("latency_s", 0.0),
-                "cache_hit": a.get("cache_hit", False),
-                "parse_failed": a.get("parse_failed", False) or a.get("parsed") is None,
-            }
-        )
 
 
 def build_policy(profile: AgentProfile, role: str, allowed: tuple[type, ...], default: Any) -> Any:

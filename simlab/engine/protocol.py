@@ -29,6 +29,7 @@ from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.engine import prompts
 from simlab.engine.ethics import EthicsChecker
 from simlab.engine.outcome import ParetoFrontier, evaluate_metric
+from simlab.engine.sessions import record_calls
 from simlab.engine.turn_schema import ACTIONS, turn_schema
 from simlab.engine.utility import UtilityFunction
 from simlab.llm.base import ChatRequest, ChatResponse
@@ -330,7 +331,7 @@ class AlternatingOffers:
             "ethics": self.ethics.violations(message, role),
             "detected": self.detector(message) if self.detector else None,
         }
-        self._record_calls(response)
+        record_calls(self.calls, self.run_id, self.turn_index, response)
         self.turns.append(turn)
         self._feedback(other, turn)
         if action == "accept":
@@ -339,40 +340,6 @@ class AlternatingOffers:
             self._finish("walk_away", None)
         elif self.turn_index >= 2 * self.scenario.deadline:
             self._finish("timeout", None)
-
-    def _record_calls(self, response: ChatResponse) -> None:
-        for a in response.extra.get("attempts", []):
-            self.calls.append(
-                {
-                    "run_id": self.run_id,
-                    "turn_index": self.turn_index,
-                    "attempt": a.get("attempt", 0),
-                    "model": a.get("model"),
-                    "is_llm": a.get("is_llm"),
-                    "prompt_tokens": a.get("prompt_tokens", 0),
-                    "prompt_tokens_evaluated": a.get("prompt_tokens_evaluated", 0),
-                    "completion_tokens": a.get("completion_tokens", 0),
-                    "latency_s": a.get("latency_s", 0.0),
-                    "cache_hit": a.get("cache_hit", False),
-                    "parse_failed": a.get("parse_failed", False) or a.get("parsed") is None,
-                }
-            )
-        # the final response itself: its fields directly (what response.to_dict() would give, without the deep copy)
-        self.calls.append(
-            {
-                "run_id": self.run_id,
-                "turn_index": self.turn_index,
-                "attempt": response.attempt,
-                "model": response.model,
-                "is_llm": response.is_llm,
-                "prompt_tokens": response.prompt_tokens,
-                "prompt_tokens_evaluated": response.prompt_tokens_evaluated,
-                "completion_tokens": response.completion_tokens,
-                "latency_s": response.latency_s,
-                "cache_hit": response.cache_hit,
-                "parse_failed": response.parse_failed or response.parsed is None,
-            }
-        )
 
     def _feedback(self, role: str, turn: dict[str, Any]) -> None:
         # `role` is the counterpart of the turn's speaker, so a turn's "utility_other" is

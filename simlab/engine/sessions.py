@@ -56,3 +56,22 @@ PROTOCOLS.register_lazy("vignette", "simlab.engine.vignette:Vignette")
 def scenario_model_for(data: dict[str, Any]) -> type:
     """The pydantic model a scenario mapping follows, chosen by its `protocol` field."""
     return PROTOCOLS.get(str(data.get("protocol", "alternating_offers"))).scenario_model
+
+
+_CALL_FIELDS = ("attempt", "model", "is_llm", "prompt_tokens", "prompt_tokens_evaluated", "completion_tokens",
+                "latency_s", "cache_hit")
+
+
+def record_calls(calls: list[dict[str, Any]], run_id: str, turn_index: int, response: "ChatResponse") -> None:
+    """Append one `llm_calls` row per model call behind `response`: earlier repair attempts
+    (``response.extra["attempts"]``, as dicts) and the final response itself (read field by field,
+    without the deep copy of ``to_dict``)."""
+    for a in response.extra.get("attempts", []):
+        row = {"run_id": run_id, "turn_index": turn_index}
+        row.update({k: a.get(k) for k in _CALL_FIELDS})
+        row["parse_failed"] = a.get("parse_failed", False) or a.get("parsed") is None
+        calls.append(row)
+    row = {"run_id": run_id, "turn_index": turn_index}
+    row.update({k: getattr(response, k) for k in _CALL_FIELDS})
+    row["parse_failed"] = response.parse_failed or response.parsed is None
+    calls.append(row)

@@ -38,7 +38,8 @@ from simlab.decision import prompts as dp
 from simlab.decision.decision_models import ItemSpec, VignetteScenario
 from simlab.decision.policies import DecisionContext
 from simlab.decision.simulated_responder import SimulatedResponder
-from simlab.engine.advisory import build_policy, child_rngs, record_calls
+from simlab.engine.advisory import build_policy, child_rngs
+from simlab.engine.sessions import record_calls
 from simlab.errors import ConfigError
 from simlab.llm.base import ChatRequest, ChatResponse
 from simlab.llm.schema import validate_against_schema
