@@ -85,10 +85,20 @@ def test_run_explorer_in_chromium(server, tmp_path):
             page.get_by_text("61 runs match").wait_for(timeout=30_000)
 
             # open one run from the "Open run" picker
+            # (retried: on a loaded machine the dropdown can open after the keystrokes were sent)
             picker = page.get_by_test_id("stSelectbox").filter(has_text="Open run")
-            picker.click()
-            page.keyboard.type("orchestrator-03")
-            page.get_by_role("option", name=run_id).first.click()
+            for attempt in range(3):
+                try:
+                    picker.click()
+                    page.get_by_role("listbox").wait_for(timeout=10_000)
+                    page.keyboard.type("orchestrator-03")
+                    page.get_by_role("option", name=run_id).first.click(timeout=10_000)
+                    break
+                except sync_api.TimeoutError:
+                    if attempt == 2:
+                        raise
+                    page.keyboard.press("Escape")
+                    page.wait_for_timeout(500)
 
             page.get_by_role("heading", name="Transcript").wait_for(timeout=30_000)
             chats = page.get_by_test_id("stChatMessage")
