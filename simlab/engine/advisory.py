@@ -42,7 +42,7 @@ from simlab.decision import prompts as dp
 from simlab.decision.simulated_person import SimulatedPerson
 from simlab.decision.tactics import detect_tactics
 from simlab.errors import ConfigError
-from simlab.engine.sessions import record_calls
+from simlab.engine.sessions import record_calls, session_kwargs
 from simlab.llm.base import ChatRequest, ChatResponse
 from simlab.llm.schema import validate_against_schema
 from simlab.strategies.base import STRATEGIES
@@ -99,15 +99,7 @@ class Advisory:
 
     @classmethod
     def from_spec(cls, spec: Any) -> "Advisory":
-        backend = spec.backend_spec()
-        return cls(
-            run_id=spec.run_id,
-            scenario=spec.scenario_model(),
-            profiles=spec.profile_models(),
-            rng=spec.rng(),
-            temperature=backend.temperature,
-            max_tokens=backend.max_tokens,
-        )
+        return cls(**session_kwargs(spec))
 
     def __init__(
         self,

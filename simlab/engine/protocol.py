@@ -29,7 +29,7 @@ from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.engine import prompts
 from simlab.engine.ethics import EthicsChecker
 from simlab.engine.outcome import ParetoFrontier, evaluate_metric
-from simlab.engine.sessions import record_calls
+from simlab.engine.sessions import record_calls, session_kwargs
 from simlab.engine.turn_schema import ACTIONS, turn_schema
 from simlab.engine.utility import UtilityFunction
 from simlab.llm.base import ChatRequest, ChatResponse
@@ -114,16 +114,7 @@ class AlternatingOffers:
     @classmethod
     def from_spec(cls, spec: Any) -> "AlternatingOffers":
         """The session of a resolved `RunSpec`."""
-        backend = spec.backend_spec()
-        return cls(
-            run_id=spec.run_id,
-            scenario=spec.scenario_model(),
-            profiles=spec.profile_models(),
-            rng=spec.rng(),
-            detector=shared_detector(spec.detector),
-            temperature=backend.temperature,
-            max_tokens=backend.max_tokens,
-        )
+        return cls(**session_kwargs(spec), detector=shared_detector(spec.detector))
 
     def __init__(
         self,

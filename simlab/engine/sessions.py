@@ -53,6 +53,19 @@ PROTOCOLS.register_lazy("advisory", "simlab.engine.advisory:Advisory")
 PROTOCOLS.register_lazy("vignette", "simlab.engine.vignette:Vignette")
 
 
+def session_kwargs(spec: "RunSpec") -> dict[str, Any]:
+    """The constructor arguments every protocol takes from a resolved `RunSpec`."""
+    backend = spec.backend_spec()
+    return {
+        "run_id": spec.run_id,
+        "scenario": spec.scenario_model(),
+        "profiles": spec.profile_models(),
+        "rng": spec.rng(),
+        "temperature": backend.temperature,
+        "max_tokens": backend.max_tokens,
+    }
+
+
 def scenario_model_for(data: dict[str, Any]) -> type:
     """The pydantic model a scenario mapping follows, chosen by its `protocol` field."""
     return PROTOCOLS.get(str(data.get("protocol", "alternating_offers"))).scenario_model

@@ -39,7 +39,7 @@ from simlab.decision.decision_models import ItemSpec, VignetteScenario
 from simlab.decision.policies import DecisionContext
 from simlab.decision.simulated_responder import SimulatedResponder
 from simlab.engine.advisory import build_policy, child_rngs
-from simlab.engine.sessions import record_calls
+from simlab.engine.sessions import record_calls, session_kwargs
 from simlab.errors import ConfigError
 from simlab.llm.base import ChatRequest, ChatResponse
 from simlab.llm.schema import validate_against_schema
@@ -78,15 +78,7 @@ class Vignette:
 
     @classmethod
     def from_spec(cls, spec: Any) -> "Vignette":
-        backend = spec.backend_spec()
-        return cls(
-            run_id=spec.run_id,
-            scenario=spec.scenario_model(),
-            profiles=spec.profile_models(),
-            rng=spec.rng(),
-            temperature=backend.temperature,
-            max_tokens=backend.max_tokens,
-        )
+        return cls(**session_kwargs(spec))
 
     def __init__(
         self,
