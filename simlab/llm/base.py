@@ -72,6 +72,9 @@ class ChatResponse:
         attempt: 0 for the first try, 1 for the repair retry.
         parse_failed: the reply could not be parsed even after repair; `parsed`
             then holds the fallback move.
+        sanitized: the reply parsed but had to be altered to be storable (lone
+            surrogates replaced, strings clipped to the schema's maxLength);
+            ``extra["sanitized"]`` says what was changed.
     """
 
     text: str
@@ -85,6 +88,7 @@ class ChatResponse:
     is_llm: bool = True
     attempt: int = 0
     parse_failed: bool = False
+    sanitized: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -114,24 +118,68 @@ BACKENDS.register_lazy("openai", "simlab.llm.openai_backend:OpenAIBackend", extr
 BACKENDS.register_lazy("transformers", "simlab.llm.transformers_backend:TransformersBackend", extra="hf")
 
 
-def parse_json_reply(text: str, schema: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Parse `text` as a JSON object that has every required key of `schema`.
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
 
-    Returns None when the text is not such an object (the caller then repairs or
-    falls back). Tolerates surrounding prose by taking the outermost braces.
+
+def parse_reply(
+    text: Any, schema: dict[str, Any] | None, sanitize: bool = True
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Parse `text` as a JSON object satisfying `schema`, made storable; and what was sanitised.
+
+    Returns ``(None, [])`` when the text is not such an object, whatever is
+    wrong with it: not a string, no braces, invalid JSON, nesting too deep for
+    the parser (RecursionError), an integer over Python's digit limit or a
+    NaN/Infinity constant (ValueError), or a value outside the schema. A parsed
+    object is first sanitised (`simlab.llm.sanitize`: lone surrogates replaced,
+    strings clipped to ``maxLength``); the notes list each change, so the caller
+    can flag the reply. With ``sanitize=False`` the object is checked as it is.
+    Tolerates surrounding prose by taking the outermost braces.
     """
+    if not isinstance(text, str):
+        return None, []
     start, end = text.find("{"), text.rfind("}")
     if start < 0 or end <= start:
-        return None
+        return None, []
     try:
-        obj = json.loads(text[start : end + 1])
-    except json.JSONDecodeError:
-        return None
+        obj = json.loads(text[start : end + 1], parse_constant=_no_constants)
+    except (ValueError, RecursionError, TypeError, OverflowError):  # JSONDecodeError is a ValueError
+        return None, []
     if not isinstance(obj, dict):
-        return None
+        return None, []
+    return check_parsed(obj, schema, sanitize)
+
+
+def check_parsed(
+    obj: Any, schema: dict[str, Any] | None, sanitize: bool = True
+) -> tuple[dict[str, Any] | None, list[str]]:
+    """Sanitise (unless ``sanitize=False``) and schema-check an already parsed reply (see `parse_reply`)."""
+    if not isinstance(obj, dict):
+        return None, []
+    from simlab.llm.sanitize import sanitize_reply
+
+    notes: list[str] = []
+    if sanitize:
+        try:
+            obj, notes = sanitize_reply(obj, schema)
+        except RecursionError:  # a structure nested past the interpreter's limit
+            return None, []
     if schema:
         from simlab.llm.schema import validate_against_schema
 
-        if not validate_against_schema(obj, schema):
-            return None
-    return obj
+        try:
+            ok = validate_against_schema(obj, schema)
+        except RecursionError:
+            return None, []
+        if not ok:
+            return None, []
+    return obj, notes
+
+
+def parse_json_reply(text: Any, schema: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The object of `parse_reply`, checked as sent (not sanitised), or None.
+
+    Backends fill `ChatResponse.parsed` with it; `RepairingBackend` then
+    sanitises and flags what is unstorable, so no alteration goes unflagged.
+    """
+    return parse_reply(text, schema, sanitize=False)[0]

@@ -19,6 +19,13 @@ A cache hit is the stored `ChatResponse` with ``cache_hit=True``,
 through a model) and the original generation latency in
 ``extra["cached_latency_s"]``. `prompt_tokens` and `completion_tokens` keep
 their stored values: they describe the text, not work done now.
+
+A cached reply can never block a study for good: responses that carry an
+error (``extra["error"]``, a request the backend could not answer) are never
+stored; a stored entry that cannot be read back as a response is a miss and is
+overwritten by the fresh reply; and every response names its key in
+``extra["cache_key"]`` so the engine can `forget` the replies of a run that
+failed, which the next attempt then asks the model for again.
 """
 from __future__ import annotations
 
@@ -94,7 +101,9 @@ class ResponseCache:
                 for key, payload in conn.execute(
                     f"SELECT key, response FROM responses WHERE key IN ({marks})", chunk
                 ):
-                    found[key] = json.loads(payload)
+                    data = _load_entry(payload)
+                    if data is not None:  # an unreadable entry is a miss (and gets overwritten)
+                        found[key] = data
         return found
 
     def get(self, key: str) -> dict[str, Any] | None:
@@ -108,15 +117,37 @@ class ResponseCache:
         now = time.time()
         rows = []
         for key, resp in items:
+            if resp.extra.get("error"):
+                continue
             data = resp.to_dict()
             data["cache_hit"] = False
+            data["extra"] = {k: v for k, v in data["extra"].items() if k != "cache_key"}
             rows.append((key, resp.model, json.dumps(data, sort_keys=True, default=str), now))
         with self._lock:
             conn = self._connection()
             with conn:
+                # a readable entry is kept (first writer wins); an unreadable one is replaced
                 conn.executemany(
-                    "INSERT OR IGNORE INTO responses (key, model, response, created) VALUES (?, ?, ?, ?)", rows
+                    "INSERT INTO responses (key, model, response, created) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (key) DO UPDATE SET model = excluded.model, response = excluded.response, "
+                    "created = excluded.created WHERE json_valid(responses.response) = 0",
+                    rows,
                 )
+
+    def forget(self, keys: list[str]) -> int:
+        """Delete the entries under `keys` (the replies of a failed run); returns how many were stored."""
+        keys = [k for k in dict.fromkeys(keys) if k]
+        if not keys:
+            return 0
+        n = 0
+        with self._lock:
+            conn = self._connection()
+            with conn:
+                for i in range(0, len(keys), 500):
+                    chunk = keys[i : i + 500]
+                    cur = conn.execute(f"DELETE FROM responses WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+                    n += cur.rowcount
+        return n
 
     def put(self, key: str, response: ChatResponse) -> None:
         self.put_many([(key, response)])
@@ -137,6 +168,19 @@ class ResponseCache:
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["path"], state["timeout_s"])  # type: ignore[misc]
+
+
+def _load_entry(payload: Any) -> dict[str, Any] | None:
+    """A stored response dict, or None when the entry is not one (damaged or from another version)."""
+    try:
+        data = json.loads(payload)
+    except (TypeError, ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        return None
+    if not isinstance(data.get("extra") or {}, dict):
+        return None
+    return data
 
 
 def _response_from_dict(data: dict[str, Any]) -> ChatResponse:
@@ -176,8 +220,13 @@ class CachedBackend:
                 data = dict(stored[key])
                 extra = dict(data.get("extra") or {})
                 extra["cached_latency_s"] = data.get("latency_s", 0.0)
+                extra["cache_key"] = key
                 data.update(cache_hit=True, latency_s=lookup_s, prompt_tokens_evaluated=0, extra=extra)
-                out[i] = _response_from_dict(data)
+                try:
+                    out[i] = _response_from_dict(data)
+                except TypeError:  # a field of the wrong shape: treat as a miss
+                    miss_idx.append(i)
+                    continue
                 self.hits += 1
             else:
                 miss_idx.append(i)
@@ -192,7 +241,13 @@ class CachedBackend:
                 if keys[i] is not None:
                     to_store.append((keys[i], resp))
             self.cache.put_many(to_store)  # type: ignore[arg-type]
+            for key, resp in to_store:
+                resp.extra = {**resp.extra, "cache_key": key}
         return out  # type: ignore[return-value]
+
+    def forget(self, keys: list[str]) -> int:
+        """Drop cached replies (see `ResponseCache.forget`)."""
+        return self.cache.forget(keys)
 
     def close(self) -> None:
         self.inner.close()

@@ -14,6 +14,16 @@ For every request with a `json_schema` whose reply did not parse:
 3. otherwise the retry's response is returned with ``parsed=request.fallback``,
    ``parse_failed=True``, ``attempt=1`` and its raw `text` kept.
 
+Every reply is judged here, whatever the backend put in `parsed`: a backend's
+own parse is re-checked against the schema, and a reply that parses but cannot
+be stored as sent (lone surrogates, strings over the schema's ``maxLength``) is
+sanitised (`simlab.llm.sanitize`) and flagged (``sanitized=True``, the changes
+in ``extra["sanitized"]``). No reply, however malformed (nesting past the
+parser's limit, 5,000-digit integers, NaN, a non-string text), raises out of
+this wrapper. A response that carries ``extra["error"]`` (a request the
+`RetryingBackend` below gave up on) is passed through untouched: it is the
+run's failure, not a reply to repair.
+
 Accounting: a retried response carries the earlier attempt(s) as
 ``response.extra["attempts"]``: a list of `ChatResponse.to_dict()` dicts, oldest
 first, each with its own ``attempt`` number. The response itself is the last
@@ -28,7 +38,11 @@ import json
 from dataclasses import replace
 from typing import Any
 
-from simlab.llm.base import ChatRequest, ChatResponse, LLMBackend, parse_json_reply
+from simlab.llm.base import ChatRequest, ChatResponse, LLMBackend, check_parsed, parse_reply
+from simlab.llm.sanitize import clean_text
+
+#: how much of a bad reply is quoted back to the model in the repair prompt
+QUOTE_CHARS = 2000
 
 REPAIR_INSTRUCTION = (
     "Your previous reply was not a valid JSON object for this task. "
@@ -56,8 +70,9 @@ def _describe_keys(schema: dict[str, Any]) -> str:
 def repair_request(request: ChatRequest, bad_reply: str) -> ChatRequest:
     """The retry of `request` after `bad_reply` failed to parse."""
     instruction = REPAIR_INSTRUCTION.format(keys=_describe_keys(request.json_schema or {}))
+    quoted = clean_text(bad_reply if isinstance(bad_reply, str) else "")[0][:QUOTE_CHARS]
     messages = tuple(request.messages) + (
-        {"role": "assistant", "content": bad_reply},
+        {"role": "assistant", "content": quoted},
         {"role": "user", "content": instruction},
     )
     return replace(request, messages=messages)
@@ -86,38 +101,54 @@ class RepairingBackend:
         self.failures = 0
 
     @staticmethod
-    def _parsed(req: ChatRequest, resp: ChatResponse) -> dict[str, Any] | None:
+    def _judge(req: ChatRequest, resp: ChatResponse) -> dict[str, Any] | None:
+        """The reply's sanitised object, or None; sets the `sanitized` flag on `resp`."""
         if resp.parsed is not None:
-            return resp.parsed
-        return parse_json_reply(resp.text, req.json_schema)
+            parsed, notes = check_parsed(resp.parsed, req.json_schema)
+            if parsed is None:  # the backend's own parse does not pass the full check: judge the text
+                parsed, notes = parse_reply(resp.text, req.json_schema)
+        else:
+            parsed, notes = parse_reply(resp.text, req.json_schema)
+        if parsed is not None and notes:
+            resp.sanitized = True
+            resp.extra = {**resp.extra, "sanitized": notes[:10]}
+        return parsed
+
+    @staticmethod
+    def _check_length(inner: LLMBackend, got: list[ChatResponse], want: int) -> None:
+        if len(got) != want:
+            raise RuntimeError(f"{type(inner).__name__} returned {len(got)} replies for {want} requests")
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResponse]:
         first = self.inner.generate(list(requests))
-        if len(first) != len(requests):
-            raise RuntimeError(f"{type(self.inner).__name__} returned {len(first)} replies for {len(requests)} requests")
+        self._check_length(self.inner, first, len(requests))
         out = list(first)
         bad: list[int] = []
         for i, (req, resp) in enumerate(zip(requests, first)):
-            if req.json_schema is None:
+            if req.json_schema is None or resp.extra.get("error"):
                 continue
-            parsed = self._parsed(req, resp)
+            parsed = self._judge(req, resp)
             if parsed is None:
+                resp.parsed = None
                 bad.append(i)
-            elif resp.parsed is None:
+            else:
                 resp.parsed = parsed
         if not bad:
             return out
         retries = self.inner.generate([repair_request(requests[i], first[i].text) for i in bad])
-        if len(retries) != len(bad):
-            raise RuntimeError(f"{type(self.inner).__name__} returned {len(retries)} replies for {len(bad)} requests")
+        self._check_length(self.inner, retries, len(bad))
         for i, retry in zip(bad, retries):
             req = requests[i]
             self.repairs += 1
             earlier = first[i].to_dict()
             earlier["attempt"] = 0
+            earlier["text"] = clean_text(earlier["text"] if isinstance(earlier["text"], str) else "")[0][:QUOTE_CHARS]
             retry.extra = {**retry.extra, "attempts": [earlier]}
             retry.attempt = 1
-            parsed = self._parsed(req, retry)
+            if retry.extra.get("error"):
+                out[i] = retry
+                continue
+            parsed = self._judge(req, retry)
             if parsed is None:
                 self.failures += 1
                 retry.parsed = dict(req.fallback) if req.fallback is not None else None

@@ -35,6 +35,10 @@ class ScriptedBackend:
             if req.json_schema is not None:
                 if "message" not in move:  # (setdefault would word the move even when it has a message)
                     move["message"] = realise(move, req.seed)
+                if req.json_schema.get("additionalProperties") is False:
+                    # answer only what the (possibly narrowed) schema asks for, as a model constrained by it would
+                    props = req.json_schema.get("properties") or {}
+                    move = {k: v for k, v in move.items() if k in props}
                 text = json.dumps(move, sort_keys=True)
                 # the move is already a dict: check it against the schema without re-parsing the text
                 parsed = move if validate_against_schema(move, req.json_schema) else None

@@ -8,15 +8,16 @@ from simlab.store.store import RunRecord, RunStore
 from simlab.sweep.runner import run_study
 
 
-def test_a_failed_batch_writes_nothing(tmp_path):
+def test_a_run_the_database_rejects_is_stored_failed_and_its_batch_mates_are_kept(tmp_path):
     store = RunStore(tmp_path / "s.duckdb")
     good = RunRecord(run={"run_id": "a", "study_id": "s", "status": "done"}, turns=[{"run_id": "a", "turn_index": 0}])
     dup = RunRecord(run={"run_id": "b", "study_id": "s", "status": "done"},
                     turns=[{"run_id": "b", "turn_index": 0}, {"run_id": "b", "turn_index": 0}])  # violates the turns key
-    with pytest.raises(duckdb.Error):
-        store.write_runs([good, dup])
-    assert store.query("SELECT count(*) AS n FROM runs")["n"][0] == 0
-    assert store.query("SELECT count(*) AS n FROM turns")["n"][0] == 0
+    assert store.write_runs([good, dup]) == ["b"]
+    runs = store.query("SELECT run_id, status, error FROM runs ORDER BY run_id")
+    assert runs["status"].tolist() == ["done", "failed"]
+    assert "the store rejected the run" in runs["error"][1]
+    assert store.query("SELECT run_id FROM turns")["run_id"].tolist() == ["a"], "no partial run"
 
 
 def test_missing_foreign_and_old_stores_are_clear_errors(tmp_path):
@@ -31,11 +32,11 @@ def test_missing_foreign_and_old_stores_are_clear_errors(tmp_path):
     con = duckdb.connect(str(old))
     con.execute("UPDATE meta SET value = '0' WHERE key = 'schema_version'")
     con.close()
-    with pytest.raises(StoreError, match="schema version 0"):
+    with pytest.raises(StoreError, match="schema version 0, which no simlab wrote"):
         RunStore(old, read_only=True)
     text = tmp_path / "text.duckdb"
     text.write_text("hello")
-    with pytest.raises(StoreError, match="cannot be opened"):
+    with pytest.raises(StoreError, match="is not a DuckDB file"):
         RunStore(text, read_only=True)
 
 
