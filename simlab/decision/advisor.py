@@ -19,11 +19,31 @@ its list. Template choices are drawn from the policy's own generator.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
 
 from simlab.decision.policies import DecisionContext, DecisionPolicy
 from simlab.decision.tactics import TACTICS, unknown_tactics
 from simlab.strategies.base import STRATEGIES
+from simlab.strategies.params import StrategyParams
+
+
+class AdvisorParams(StrategyParams):
+    """Params of ``advisor`` (checked by `simlab validate` as well as at run time)."""
+
+    objective: Literal["neutral", "harmful"] = "neutral"
+    tactics: list[str] = Field(default_factory=list)
+    label: str | None = None
+
+    @model_validator(mode="after")
+    def _tactics(self) -> "AdvisorParams":
+        bad = unknown_tactics(self.tactics)
+        if bad:
+            raise ValueError(f"unknown tactics {bad} (known: {', '.join(TACTICS)})")
+        if self.objective == "neutral" and self.tactics:
+            raise ValueError("a neutral advisor (NA) takes no tactics")
+        return self
 
 _NEUTRAL_OPENERS = (
     "Let's look at both sides.",
@@ -60,11 +80,10 @@ class AdvisorPolicy(DecisionPolicy):
 
     name = "advisor"
     description = "advisory advisor: neutral (NA), hidden harmful objective (MA), plus named tactics (SEMA)"
+    Params = AdvisorParams
 
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - {"objective", "tactics", "label"}
-        if unknown:
-            raise ValueError(f"advisor: unknown params {sorted(unknown)} (known: objective, tactics, label)")
+        super().__init__(**params)  # validated by AdvisorParams: unknown keys are ConfigErrors
         objective = str(params.get("objective", "neutral"))
         if objective not in ("neutral", "harmful"):
             raise ValueError(f"advisor: objective must be 'neutral' or 'harmful', got {objective!r}")
@@ -74,7 +93,6 @@ class AdvisorPolicy(DecisionPolicy):
             raise ValueError(f"advisor: unknown tactics {bad} (known: {', '.join(TACTICS)})")
         if objective == "neutral" and tactics:
             raise ValueError("advisor: a neutral advisor (NA) takes no tactics")
-        super().__init__(**params)
         self.objective = objective
         self.tactics = tactics
         default = "NA" if objective == "neutral" else ("SEMA" if tactics else "MA")

@@ -44,10 +44,26 @@ import math
 from typing import Any
 
 import numpy as np
+from pydantic import Field
 
 from simlab.decision.policies import DecisionContext, DecisionPolicy
 from simlab.decision.tactics import advocated_option, detect_tactics
 from simlab.strategies.base import STRATEGIES
+from simlab.strategies.params import StrategyParams, Unit
+
+
+class SimulatedPersonParams(StrategyParams):
+    """Params of ``simulated_person`` (the ranges of the module docstring)."""
+
+    susceptibility: Unit = 0.5
+    trust: Unit = 0.6
+    loss_aversion: float = Field(2.0, ge=0.0)
+    tactic_weight: float = Field(0.5, ge=0.0)
+    push: float = Field(1.5, gt=0.0)
+    noise: float = Field(1.0, ge=0.0)
+    rating_noise: float = Field(0.5, ge=0.0)
+    temperature: float = Field(0.75, gt=0.0)
+    decides: bool = False
 
 _REPLIES = {
     None: (
@@ -69,6 +85,7 @@ class SimulatedPerson(DecisionPolicy):
 
     name = "simulated_person"
     description = "parametric decider: susceptibility x trust shift values toward the advised option; softmax choice"
+    Params = SimulatedPersonParams
 
     DEFAULTS: dict[str, Any] = {
         "susceptibility": 0.5,
@@ -83,10 +100,7 @@ class SimulatedPerson(DecisionPolicy):
     }
 
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(self.DEFAULTS)
-        if unknown:
-            raise ValueError(f"simulated_person: unknown params {sorted(unknown)} (known: {sorted(self.DEFAULTS)})")
-        p = {**self.DEFAULTS, **params}
+        p = {**self.DEFAULTS, **params}  # unknown keys: ConfigError from the Params model (super().__init__)
         for key in ("susceptibility", "trust"):
             if not 0.0 <= float(p[key]) <= 1.0:
                 raise ValueError(f"simulated_person: {key} must lie in [0, 1], got {p[key]}")

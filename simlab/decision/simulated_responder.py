@@ -39,7 +39,10 @@ from typing import Any
 import numpy as np
 
 from simlab.decision.policies import DecisionPolicy
+from pydantic import Field
+
 from simlab.strategies.base import STRATEGIES
+from simlab.strategies.params import StrategyParams
 
 
 def _logit(p: float) -> float:
@@ -57,20 +60,29 @@ def linear_term(coef: dict[str, float], features: dict[str, float]) -> float:
     return total
 
 
+class SimulatedResponderParams(StrategyParams):
+    """Params of ``simulated_responder`` (see the module docstring)."""
+
+    base: float = 0.4
+    sd: float = Field(0.15, gt=0.0)
+    coef: dict[str, float] = Field(default_factory=dict)
+    p_yes: float = Field(0.5, gt=0.0, lt=1.0)
+    accuracy: float = Field(0.85, gt=0.0, lt=1.0)
+    logit_coef: dict[str, float] = Field(default_factory=dict)
+
+
 @STRATEGIES.register("simulated_responder")
 class SimulatedResponder(DecisionPolicy):
     """Parametric vignette responder (see the module docstring)."""
 
     name = "simulated_responder"
     description = "parametric vignette responder: amount ~ Normal(base + coef.x, sd); P(yes) logistic in the features"
+    Params = SimulatedResponderParams
 
     DEFAULTS: dict[str, Any] = {"base": 0.4, "sd": 0.15, "coef": {}, "p_yes": 0.5, "accuracy": 0.85, "logit_coef": {}}
 
     def __init__(self, **params: Any) -> None:
-        unknown = set(params) - set(self.DEFAULTS)
-        if unknown:
-            raise ValueError(f"simulated_responder: unknown params {sorted(unknown)} (known: {sorted(self.DEFAULTS)})")
-        p = {**self.DEFAULTS, **params}
+        p = {**self.DEFAULTS, **params}  # unknown keys: ConfigError from the Params model (super().__init__)
         if float(p["sd"]) <= 0:
             raise ValueError("simulated_responder: sd must be > 0")
         for key in ("p_yes", "accuracy"):

@@ -21,14 +21,16 @@ agreement), credited to every emotion shown in the negotiation.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field
 
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.errors import ConfigError
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
 from simlab.strategies.game_theory import CounterpartEvidence, ReciprocalConcession
+from simlab.strategies.params import ConcessionParams
 
 
 class BetaThompson:
@@ -144,6 +146,20 @@ def end_reward(feedback: Feedback, reservation: float) -> float:
     return float(min(max((feedback.final_utility - reservation) / span, 0.0), 1.0))
 
 
+class ThompsonBanditParams(ConcessionParams):
+    """Params of ``thompson_bandit`` (see `ThompsonBanditStrategy`); priors left out take their defaults."""
+
+    kind: Literal["beta", "gaussian"] = "beta"
+    alpha: float | None = Field(None, gt=0.0, le=1e6)
+    beta: float | None = Field(None, gt=0.0, le=1e6)
+    mean: float | None = Field(None, ge=-1e6, le=1e6)
+    sd: float | None = Field(None, gt=0.0, le=1e6)
+    noise_sd: float | None = Field(None, gt=0.0, le=1e6)
+    concession_scale: float = Field(5.0, ge=0.0, le=1e3)
+    end_weight: float = Field(1.0, ge=0.0, le=1e3)
+    offers: bool = True
+
+
 @STRATEGIES.register("thompson_bandit")
 class ThompsonBanditStrategy(EmotionStrategy):
     """The RL agent alone: Thompson sampling over emotions with online rewards + reciprocal offers.
@@ -166,16 +182,18 @@ class ThompsonBanditStrategy(EmotionStrategy):
     name = "thompson_bandit"
     description = "Thompson-sampling bandit over emotions, rewarded by counterpart concessions"
     check_params = ({}, {"kind": "gaussian"})
+    Params = ThompsonBanditParams
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.kind = str(params.get("kind", "beta"))
-        self.prior = {k: float(params[k]) for k in ("alpha", "beta", "mean", "sd", "noise_sd") if k in params}
-        self.concession_scale = float(params.get("concession_scale", 5.0))
-        self.end_weight = float(params.get("end_weight", 1.0))
-        self.offers = bool(params.get("offers", True))
+        p = self.params  # validated (ThompsonBanditParams)
+        self.kind = str(p["kind"])
+        self.prior = {k: float(p[k]) for k in ("alpha", "beta", "mean", "sd", "noise_sd") if p[k] is not None}
+        self.concession_scale = float(p["concession_scale"])
+        self.end_weight = float(p["end_weight"])
+        self.offers = bool(p["offers"])
         self.bandit = make_bandit(DEFAULT_SPACE, self.kind, **self.prior)
-        self.concession = ReciprocalConcession.from_params(params)
+        self.concession = ReciprocalConcession.from_params(p)
         self.evidence = CounterpartEvidence()
         self.last: str | None = None
         self.shown: list[str] = []

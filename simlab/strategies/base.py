@@ -14,15 +14,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
+from pydantic import BaseModel
 
 from simlab.registry import Registry
 from simlab.types import Offer
 
 if TYPE_CHECKING:
-    from simlab.engine.utility import UtilityFunction
+    from simlab.strategies.utility import UtilityFunction
 
 Action = Literal["offer", "accept", "walk_away"]
 
@@ -97,9 +98,21 @@ class EmotionStrategy(ABC):
 
     name: str = "base"
     description: str = ""
+    Params: ClassVar[type[BaseModel] | None] = None
+    """The pydantic model of the strategy's params (`simlab.strategies.params.StrategyParams`);
+    every registered strategy declares one (`check_strategy` enforces it)."""
 
     def __init__(self, **params: Any) -> None:
-        self.params = params
+        model = type(self).Params
+        if model is not None:
+            from simlab.strategies.params import parse_params
+
+            # built from the validated model: unknown keys, NaN and out-of-range values are ConfigErrors
+            self.config: BaseModel | None = parse_params(self.name, model, params)
+            self.params: dict[str, Any] = self.config.model_dump()
+        else:
+            self.config = None
+            self.params = dict(params)
         self.ctx: StrategyContext | None = None
 
     def reset(self, ctx: StrategyContext) -> None:

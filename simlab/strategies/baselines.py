@@ -7,8 +7,21 @@ are the "fixed neutral" and "random emotion" controls of the tournament.
 """
 from __future__ import annotations
 
+from pydantic import Field
+
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Observation
+from simlab.strategies.params import EmotionLabel, StrategyParams
+
+
+class NoParams(StrategyParams):
+    """A strategy without parameters: any key is an error."""
+
+
+class FixedEmotionParams(StrategyParams):
+    """Params of ``fixed_emotion``."""
+
+    emotion: EmotionLabel = Field("neutral", description="the emotion shown every turn")
 
 
 @STRATEGIES.register("vanilla")
@@ -17,6 +30,7 @@ class VanillaStrategy(EmotionStrategy):
 
     name = "vanilla"
     description = "no strategy: the LLM chooses offer, acceptance and emotion"
+    Params = NoParams
 
     def choose(self, obs: Observation) -> Decision:
         return Decision(rationale="vanilla: left to the LLM")
@@ -28,9 +42,10 @@ class FixedEmotionStrategy(EmotionStrategy):
 
     name = "fixed_emotion"
     description = "a fixed emotion every turn"
+    Params = FixedEmotionParams
 
     def choose(self, obs: Observation) -> Decision:
-        emotion = str(self.params.get("emotion", "neutral"))
+        emotion = str(self.params["emotion"])
         return Decision(emotion=emotion, rationale=f"fixed emotion {emotion}")
 
 
@@ -40,6 +55,7 @@ class RandomEmotionStrategy(EmotionStrategy):
 
     name = "random_emotion"
     description = "a uniformly random emotion every turn"
+    Params = NoParams
 
     def choose(self, obs: Observation) -> Decision:
         assert self.ctx is not None

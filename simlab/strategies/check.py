@@ -4,6 +4,9 @@
 (`synthetic_context`) and a scripted counterpart (`synthetic_observations`),
 then checks that the strategy
 
+0. declares its params as a pydantic model in a ``Params`` class attribute with
+   ``extra="forbid"`` and finite floats, and refuses to be built with an
+   unknown param (`ConfigError`), so a misspelled key is never silently ignored;
 1. can be built from `params` and `reset` with a `StrategyContext`;
 2. returns a `Decision` every turn whose emotion is None or in the label space,
    whose offer is None or names every issue with a value inside its range,
@@ -34,8 +37,8 @@ from typing import Any
 import numpy as np
 
 from simlab.emotion.labels import DEFAULT_SPACE
-from simlab.engine.utility import UtilityFunction
-from simlab.errors import SimlabError
+from simlab.strategies.utility import UtilityFunction
+from simlab.errors import ConfigError, SimlabError
 from simlab.strategies.base import Decision, EmotionStrategy, Feedback, Observation, StrategyContext
 
 ACTIONS = (None, "offer", "accept", "walk_away")
@@ -217,6 +220,33 @@ class _Run:
         self.strategy.update(Feedback(kind="end", round=self.ctx.deadline, agreement=True, final_utility=0.6))
 
 
+UNKNOWN_KEY = "__check_strategy_unknown_param__"
+
+
+def check_params_model(cls: type, params: Mapping[str, Any] | None = None) -> None:
+    """Check 0: a strict ``Params`` model, and an unknown key refused at construction."""
+    from pydantic import BaseModel
+
+    model = getattr(cls, "Params", None)
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        raise _fail(cls, "declares no pydantic `Params` model (class attribute) for its params")
+    config = model.model_config
+    if config.get("extra") != "forbid":
+        raise _fail(cls, f"Params model {model.__name__} must set extra='forbid' (it has {config.get('extra')!r})")
+    if config.get("allow_inf_nan", True):
+        raise _fail(cls, f"Params model {model.__name__} must set allow_inf_nan=False (NaN params give meaningless runs)")
+    bad = {**copy.deepcopy(dict(params or {})), UNKNOWN_KEY: 1}
+    try:
+        cls(**bad)
+    except ConfigError as exc:
+        if UNKNOWN_KEY not in str(exc):
+            raise _fail(cls, f"an unknown param is refused, but the message does not name it: {exc}") from None
+        return
+    except Exception as exc:  # noqa: BLE001 - any other failure is a contract violation worth reporting
+        raise _fail(cls, f"an unknown param raises {type(exc).__name__}, not ConfigError: {exc!r}") from exc
+    raise _fail(cls, f"accepts the unknown param {UNKNOWN_KEY!r} (it would be silently ignored)")
+
+
 def param_sets(cls: type) -> list[dict[str, Any]]:
     """The parameter sets to check `cls` with: its ``check_params`` attribute, else one empty set."""
     sets = getattr(cls, "check_params", None)
@@ -237,6 +267,9 @@ def check_strategy(
     """
     params = dict(params or {})
     rounds = max(2, int(rounds))
+
+    # 0: a strict Params model
+    check_params_model(cls, params)
 
     # 1-3: decisions are well formed over a whole negotiation, feedback included
     run = _Run(cls, params, seed, emotions)

@@ -38,15 +38,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
+from pydantic import AfterValidator, Field
 
 from simlab.emotion import vad as vad_mod
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.errors import ConfigError
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
 from simlab.strategies.game_theory import CounterpartEvidence, ReciprocalConcession, softmax
+from simlab.strategies.params import ConcessionParams
 
 TRAITS = ("openness", "conscientiousness", "extraversion", "agreeableness", "neuroticism")
 
@@ -192,6 +194,34 @@ def transition_plausibility(
     return w / w.sum()
 
 
+def _check_big_five(v: Any) -> Any:
+    if v is not None:
+        try:
+            BigFive.from_any(v)
+        except (ConfigError, TypeError) as exc:
+            raise ValueError(str(exc)) from None
+    return v
+
+
+BigFiveSpec = Annotated[dict[str, float] | list[float] | None, AfterValidator(_check_big_five)]
+"""A Big Five profile as {trait: value in [0, 1]} (names or O/C/E/A/N) or five values in trait order."""
+
+
+class CoherenceParams(ConcessionParams):
+    """Params of ``coherence`` (see `CoherenceStrategy`)."""
+
+    big_five: BigFiveSpec = None
+    order: Literal[1, 2] = 2
+    alpha: float | None = Field(None, gt=0.0, le=1.0)
+    stiffness: float | None = Field(None, gt=0.0, le=10.0)
+    damping: float | None = Field(None, ge=0.0, le=1.0)
+    contagion: float = Field(0.35, ge=0.0, le=1.0)
+    concession_gain: float = Field(2.0, ge=0.0, le=100.0)
+    sigma: float = Field(0.5, gt=0.0, le=100.0)
+    temperature: float = Field(0.0, ge=0.0, le=100.0)
+    offers: bool = True
+
+
 @STRATEGIES.register("coherence")
 class CoherenceStrategy(EmotionStrategy):
     """Psychologically coherent emotions: Big-Five temperament, affect dynamics, plausible transitions.
@@ -225,19 +255,21 @@ class CoherenceStrategy(EmotionStrategy):
         {"temperature": 0.5, "big_five": {"N": 0.9, "O": 0.8}},
         {"offers": False},
     )
+    Params = CoherenceParams
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.profile = BigFive.from_any(params.get("big_five"))
-        self.order = int(params.get("order", 2))
-        self.contagion = float(params.get("contagion", 0.35))
-        self.concession_gain = float(params.get("concession_gain", 2.0))
-        self.sigma = float(params.get("sigma", 0.5))
-        self.temperature = float(params.get("temperature", 0.0))
-        self.offers = bool(params.get("offers", True))
+        p = self.params  # validated (CoherenceParams)
+        self.profile = BigFive.from_any(p["big_five"])
+        self.order = int(p["order"])
+        self.contagion = float(p["contagion"])
+        self.concession_gain = float(p["concession_gain"])
+        self.sigma = float(p["sigma"])
+        self.temperature = float(p["temperature"])
+        self.offers = bool(p["offers"])
         self.baseline = temperament(self.profile)
         self.dynamics = self._new_dynamics()
-        self.concession = ReciprocalConcession.from_params(params)
+        self.concession = ReciprocalConcession.from_params(p)
         self.evidence = CounterpartEvidence()
         self.emotions: tuple[str, ...] = DEFAULT_SPACE
         self.pull: list[float] | None = None

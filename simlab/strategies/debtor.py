@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simlab.errors import ConfigError
+from pydantic import Field, field_validator
+
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation
 from simlab.strategies.concession import ConcessionMixin
+from simlab.strategies.params import StrategyParams, Unit, map_names
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,23 @@ DEBTOR_TYPES: dict[str, DebtorType] = {
 }
 
 
+class DebtorBehaviourParams(StrategyParams):
+    """Params of ``debtor_behaviour`` / ``counterpart_behaviour``."""
+
+    behaviour: str = Field(description="the type: cooperative, cheating, threatening or victim")
+    e: float | None = Field(None, gt=0.0, le=100.0, description="override the type's concession exponent")
+    walk_probability: Unit | None = Field(None, description="override the type's per-turn walk-away probability")
+    responsive: bool = Field(True, description="react to the emotions the other side shows")
+    smoothing: Unit = Field(0.5, description="exponential smoothing of the emotion response")
+    floor: Unit | None = Field(None, description="a utility below which it never goes (never below the deal floor)")
+    start: float = Field(1.0, gt=0.0, le=1.0, description="the first target utility")
+
+    @field_validator("behaviour")
+    @classmethod
+    def _known(cls, v: str) -> str:
+        return map_names([v], tuple(DEBTOR_TYPES), "behaviour")[v]
+
+
 @STRATEGIES.register("counterpart_behaviour")
 @STRATEGIES.register("debtor_behaviour")
 class DebtorBehaviourStrategy(ConcessionMixin, EmotionStrategy):
@@ -79,25 +98,22 @@ class DebtorBehaviourStrategy(ConcessionMixin, EmotionStrategy):
     name = "debtor_behaviour"
     description = "adversarial / cooperative debtor behaviour types"
     check_params = tuple({"behaviour": b} for b in ("cooperative", "cheating", "threatening", "victim"))
+    Params = DebtorBehaviourParams
 
     def __init__(self, **params):
         super().__init__(**params)
-        behaviour = params.get("behaviour")
-        if behaviour not in DEBTOR_TYPES:
-            raise ConfigError(
-                f"strategy debtor_behaviour: params.behaviour must be one of {sorted(DEBTOR_TYPES)}, got {behaviour!r}"
-            )
-        self.behaviour = str(behaviour)
+        p = self.params  # validated (DebtorBehaviourParams)
+        self.behaviour = str(p["behaviour"])
         base = DEBTOR_TYPES[self.behaviour]
         self.kind = DebtorType(
-            e=float(params.get("e", base.e)),
+            e=float(base.e if p["e"] is None else p["e"]),
             emotion=base.emotion,
-            walk_probability=float(params.get("walk_probability", base.walk_probability)),
+            walk_probability=float(base.walk_probability if p["walk_probability"] is None else p["walk_probability"]),
             misreport_factor=base.misreport_factor,
         )
         self._last_their_utility: float | None = None
-        self.responsive = bool(params.get("responsive", True))
-        self.smoothing = float(params.get("smoothing", 0.5))
+        self.responsive = bool(p["responsive"])
+        self.smoothing = float(p["smoothing"])
         self._multiplier = 1.0
         self._their_anger = False
 

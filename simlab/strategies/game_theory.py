@@ -37,15 +37,18 @@ The Nash bargaining reference point lives in the engine, not here.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
+from pydantic import Field, ValidationInfo, model_validator
 
 from simlab.emotion.labels import DEFAULT_SPACE, EKMAN7
 from simlab.emotion.mapping import map_label
+from simlab.errors import ConfigError
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
-from simlab.strategies.concession import time_dependent_target
+from simlab.strategies.concession import ac_next, concession_floor, time_dependent_target
 from simlab.strategies.hmm_tracker import DEFAULT_HMM, ForwardFilter, HMMParams, evidence_vector, resolve_params
+from simlab.strategies.params import ConcessionParams, map_label_name, map_names
 from simlab.types import Offer
 
 DEFAULT_PAYOFFS: dict[str, dict[str, float]] = {
@@ -150,7 +153,10 @@ class ReciprocalConcession:
     (`tit_for_tat_target`) and never rises; it is also capped by Faratin's
     time-dependent curve with exponent `deadline_e` (Boulware for e < 1), so the
     agent reaches its floor by the deadline even against a counterpart that
-    never concedes. The floor is max(reservation value, `floor`).
+    never concedes. The floor is max(`floor`, the deal floor of the round in
+    which the offer would be accepted: the reservation value divided by the
+    discount, `concession.deal_floor`), so no offer it makes or accepts is worth
+    less than no deal at the round of agreement.
     """
 
     def __init__(
@@ -169,8 +175,11 @@ class ReciprocalConcession:
         self.reset()
 
     @classmethod
-    def from_params(cls, params: dict[str, Any]) -> "ReciprocalConcession":
-        """Built from a strategy's params: start, floor, concession_factor, window, deadline_e."""
+    def from_params(cls, params: Mapping[str, Any] | ConcessionParams) -> "ReciprocalConcession":
+        """Built from a strategy's validated params (a `ConcessionParams` model or its dump):
+        start, floor, concession_factor, window, deadline_e."""
+        if isinstance(params, ConcessionParams):
+            params = params.model_dump()
         return cls(
             start=float(params.get("start", 1.0)),
             floor=params.get("floor"),
@@ -187,24 +196,25 @@ class ReciprocalConcession:
         if their_utility is not None:
             self.their_utilities.append(float(their_utility))
 
-    def floor_for(self, ctx: StrategyContext) -> float:
-        return max(ctx.utility.reservation, self.floor if self.floor is not None else 0.0)
+    def floor_for(self, ctx: StrategyContext, obs: Observation) -> float:
+        """The lowest target of an offer made now (`concession.concession_floor`)."""
+        return concession_floor(ctx.utility, obs, self.floor)
 
-    def next_target(self, ctx: StrategyContext, time: float, multiplier: float = 1.0) -> float:
-        floor = self.floor_for(ctx)
+    def next_target(self, ctx: StrategyContext, obs: Observation, multiplier: float = 1.0) -> float:
+        floor = self.floor_for(ctx, obs)
         tft = tit_for_tat_target(self.target, self.their_utilities, self.factor * multiplier, self.window)
-        safety = time_dependent_target(time, self.deadline_e, floor, self.start)
+        safety = time_dependent_target(obs.time, self.deadline_e, min(floor, self.start), self.start)
         return float(min(max(min(tft, safety, self.target), floor), 1.0))
 
     def move(
         self, ctx: StrategyContext, obs: Observation, multiplier: float = 1.0
     ) -> tuple[str, Offer, float]:
-        """(action, offer, target) for this turn; commits the new target."""
-        self.target = self.next_target(ctx, obs.time, multiplier)
+        """(action, offer, target) for this turn; commits the new target. Acceptance is AC_next
+        on the discounted worth at the round of agreement (`concession.ac_next`)."""
+        self.target = self.next_target(ctx, obs, multiplier)
         offer = ctx.utility.offer_with_utility(self.target)
-        if obs.their_last_offer is not None and obs.their_offer_utility is not None:
-            if obs.their_offer_utility >= ctx.utility.undiscounted(offer) - 1e-9:
-                return "accept", dict(obs.their_last_offer), self.target
+        if ac_next(ctx.utility, obs, offer):
+            return "accept", dict(obs.their_last_offer), self.target  # type: ignore[arg-type]
         return "offer", offer, self.target
 
     def get_state(self) -> dict[str, Any]:
@@ -250,6 +260,89 @@ class CounterpartEvidence:
         }
 
 
+def _hmm_states(spec: Any) -> tuple[str, ...]:
+    try:
+        return resolve_params(spec).states
+    except ConfigError as exc:
+        raise ValueError(f"hmm: {exc}") from None
+
+
+def check_payoffs(
+    payoffs: Mapping[str, Mapping[str, float]], states: Sequence[str], info: ValidationInfo | None
+) -> dict[str, dict[str, float]]:
+    """A payoff table with emotions and states spelled as the label space and the HMM spell them.
+
+    Names are matched case-insensitively ("Anger" -> "anger"); an emotion outside
+    the label space, an unknown state or a row that leaves a state out is a
+    ValueError (a missing payoff never silently counts as 0).
+    """
+    from simlab.strategies.params import _space_of
+
+    space = _space_of(info)
+    out: dict[str, dict[str, float]] = {}
+    for emotion, row in payoffs.items():
+        label = map_label_name(emotion, space, "payoffs emotion")
+        if label in out:
+            raise ValueError(f"payoffs: emotion '{label}' is given twice (names are case-insensitive)")
+        names = map_names(row, states, f"state in payoffs.{emotion}")
+        missing = [s for s in states if s not in names.values()]
+        if missing:
+            raise ValueError(f"payoffs.{emotion}: give a payoff for every state; missing {', '.join(missing)}")
+        out[label] = {names[k]: float(v) for k, v in row.items()}
+    if not out:
+        raise ValueError("payoffs: give at least one emotion row, or leave payoffs out for the defaults")
+    return out
+
+
+class GameTheoryParams(ConcessionParams):
+    """Params of ``hmm_game_theory`` (and the base of ``game_theoretic``'s).
+
+    Attributes:
+        hmm: HMM parameters (a dict, or the path of a JSON file from ``simlab fit hmm``); default DEFAULT_HMM.
+        payoffs: {emotion: {state: payoff}} (every state in every row); default DEFAULT_PAYOFFS.
+        state_factors: {state: reciprocity factor >= 0}; default DEFAULT_STATE_FACTORS.
+    """
+
+    hmm: dict[str, Any] | str | None = None
+    payoffs: dict[str, dict[str, float]] | None = None
+    state_factors: dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _names(self, info: ValidationInfo) -> "GameTheoryParams":
+        states = _hmm_states(self.hmm)
+        if self.payoffs is not None:
+            self.payoffs = check_payoffs(self.payoffs, states, info)
+        if self.state_factors is not None:
+            names = map_names(self.state_factors, states, "state in state_factors")
+            bad = {k: v for k, v in self.state_factors.items() if v < 0}
+            if bad:
+                raise ValueError(f"state_factors must be >= 0, got {bad}")
+            self.state_factors = {names[k]: float(v) for k, v in self.state_factors.items()}
+        return self
+
+
+class GameTheoreticParams(GameTheoryParams):
+    """Params of ``game_theoretic``: `GameTheoryParams` plus the belief it best-responds to.
+
+    Attributes:
+        mode: "last_emotion" (posterior from the last detected emotion) or "prior".
+        prior: "uniform", or {state: probability >= 0} (normalised); default the HMM start distribution.
+    """
+
+    mode: Literal["last_emotion", "prior"] = "last_emotion"
+    prior: Literal["uniform"] | dict[str, float] | None = None
+
+    @model_validator(mode="after")
+    def _prior(self) -> "GameTheoreticParams":
+        if isinstance(self.prior, dict):
+            states = _hmm_states(self.hmm)
+            names = map_names(self.prior, states, "state in prior")
+            if any(v < 0 for v in self.prior.values()) or sum(self.prior.values()) <= 0:
+                raise ValueError("prior: probabilities must be >= 0 with a positive sum")
+            self.prior = {names[k]: float(v) for k, v in self.prior.items()}
+        return self
+
+
 def _space(ctx: StrategyContext | None) -> tuple[str, ...]:
     return tuple(ctx.emotions) if ctx is not None and ctx.emotions else DEFAULT_SPACE
 
@@ -257,12 +350,15 @@ def _space(ctx: StrategyContext | None) -> tuple[str, ...]:
 class _GameTheoryBase(EmotionStrategy):
     """Shared parameters and offer logic of the two game-theoretic strategies."""
 
+    Params = GameTheoryParams
+
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.hmm: HMMParams = resolve_params(params.get("hmm"))
-        self.payoffs = params.get("payoffs") or DEFAULT_PAYOFFS
-        self.state_factors = {**DEFAULT_STATE_FACTORS, **dict(params.get("state_factors") or {})}
-        self.concession = ReciprocalConcession.from_params(params)
+        p = self.params  # validated (GameTheoryParams)
+        self.hmm: HMMParams = resolve_params(p["hmm"])
+        self.payoffs = p["payoffs"] or DEFAULT_PAYOFFS
+        self.state_factors = {**DEFAULT_STATE_FACTORS, **dict(p["state_factors"] or {})}
+        self.concession = ReciprocalConcession.from_params(p)
         self.evidence = CounterpartEvidence()
         self.emotions: tuple[str, ...] = DEFAULT_SPACE
         self.matrix = payoff_matrix(self.emotions, self.hmm.states, self.payoffs)
@@ -326,6 +422,7 @@ class HMMGameTheoryStrategy(_GameTheoryBase):
     name = "hmm_game_theory"
     description = "HMM belief over the counterpart's state + best-response emotion + tit-for-tat offers"
     check_params = ({}, {"window": 2, "concession_factor": 0.5, "deadline_e": 1.0})
+    Params = GameTheoryParams
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -391,15 +488,12 @@ class GameTheoreticStrategy(_GameTheoryBase):
     name = "game_theoretic"
     description = "best-response emotion to a prior or to the last detected emotion + tit-for-tat offers"
     check_params = ({}, {"mode": "prior", "prior": "uniform"})
+    Params = GameTheoreticParams
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        self.mode = str(params.get("mode", "last_emotion"))
-        if self.mode not in ("last_emotion", "prior"):
-            from simlab.errors import ConfigError
-
-            raise ConfigError(f"game_theoretic mode must be 'last_emotion' or 'prior', not {self.mode!r}.")
-        prior = params.get("prior")
+        self.mode = str(self.params["mode"])
+        prior = self.params["prior"]
         states = self.hmm.states
         if prior == "uniform":
             p = np.full(len(states), 1.0 / len(states))

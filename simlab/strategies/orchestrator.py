@@ -47,13 +47,13 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
+from pydantic import Field, field_validator
 
 from simlab.emotion import vad as vad_mod
 from simlab.emotion.labels import DEFAULT_SPACE
-from simlab.errors import ConfigError
 from simlab.strategies.bandit import end_reward, make_bandit, turn_reward
 from simlab.strategies.base import (
     STRATEGIES,
@@ -65,6 +65,7 @@ from simlab.strategies.base import (
 )
 from simlab.strategies.coherence import (
     BigFive,
+    BigFiveSpec,
     make_dynamics,
     temperament,
     transition_plausibility,
@@ -73,6 +74,7 @@ from simlab.strategies.game_theory import (
     DEFAULT_PAYOFFS,
     DEFAULT_STATE_FACTORS,
     CounterpartEvidence,
+    GameTheoryParams,
     ReciprocalConcession,
     expected_payoffs,
     payoff_matrix,
@@ -379,6 +381,42 @@ EXPERTS = ("game_theoretic", "rl", "coherence")
 # --------------------------------------------------------------------------------------
 
 
+class OrchestratorParams(GameTheoryParams):
+    """Params of ``bayesian_orchestrator`` (see `BayesianOrchestratorStrategy`).
+
+    hmm, payoffs, state_factors and the offer parameters are `GameTheoryParams`'.
+    """
+
+    experts: list[Literal["game_theoretic", "rl", "coherence"]] | None = None
+    selection: Literal["argmax", "sample"] = "argmax"
+    reliability_prior: tuple[float, float] = (2.0, 2.0)
+    forgetting: float = Field(1.0, gt=0.0, le=1.0)
+    concession_scale: float = Field(5.0, ge=0.0, le=1e3)
+    end_weight: float = Field(1.0, ge=0.0, le=1e3)
+    gt_temperature: float = Field(0.1, gt=0.0, le=100.0)
+    bandit_kind: Literal["beta", "gaussian"] = "beta"
+    bandit_draws: int = Field(64, ge=1, le=100_000)
+    big_five: BigFiveSpec = None
+    order: Literal[1, 2] = 2
+    contagion: float = Field(0.35, ge=0.0, le=1.0)
+    concession_gain: float = Field(2.0, ge=0.0, le=100.0)
+    sigma: float = Field(0.5, gt=0.0, le=100.0)
+
+    @field_validator("experts")
+    @classmethod
+    def _experts(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and (not v or len(set(v)) != len(v)):
+            raise ValueError(f"experts: name each of {', '.join(EXPERTS)} at most once, and at least one")
+        return v
+
+    @field_validator("reliability_prior")
+    @classmethod
+    def _prior(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not (v[0] > 0 and v[1] > 0):
+            raise ValueError("reliability_prior: both Beta parameters must be > 0")
+        return v
+
+
 @STRATEGIES.register("bayesian_orchestrator")
 class BayesianOrchestratorStrategy(EmotionStrategy):
     """Bayesian fusion of game-theoretic, RL and psychological-coherence experts.
@@ -413,21 +451,18 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
     name = "bayesian_orchestrator"
     description = "pgmpy fusion of game-theoretic, Thompson-sampling and coherence experts by learned reliability"
     check_params = ({}, {"selection": "sample", "experts": ["rl", "coherence"], "forgetting": 0.9})
+    Params = OrchestratorParams
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
-        names = tuple(params.get("experts") or EXPERTS)
-        unknown = [k for k in names if k not in EXPERTS]
-        if unknown or not names:
-            raise ConfigError(f"unknown orchestrator experts {unknown}; choose from {', '.join(EXPERTS)}.")
-        self.selection = str(params.get("selection", "argmax"))
-        if self.selection not in ("argmax", "sample"):
-            raise ConfigError(f"selection must be 'argmax' or 'sample', not {self.selection!r}.")
-        self.concession_scale = float(params.get("concession_scale", 5.0))
-        self.end_weight = float(params.get("end_weight", 1.0))
-        prior = params.get("reliability_prior", (2.0, 2.0))
+        params = self.params  # validated (OrchestratorParams); defaults filled in
+        names = tuple(params["experts"] or EXPERTS)
+        self.selection = str(params["selection"])
+        self.concession_scale = float(params["concession_scale"])
+        self.end_weight = float(params["end_weight"])
+        prior = params["reliability_prior"]
         self.reliability_prior = (float(prior[0]), float(prior[1]))
-        self.forgetting = float(params.get("forgetting", 1.0))
+        self.forgetting = float(params["forgetting"])
         self.hmm = resolve_params(params.get("hmm"))
         self.state_factors = {**DEFAULT_STATE_FACTORS, **dict(params.get("state_factors") or {})}
         self.gt = GameTheoryExpert(params.get("hmm"), params.get("payoffs"), float(params.get("gt_temperature", 0.1)))

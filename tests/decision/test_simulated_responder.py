@@ -65,5 +65,7 @@ def test_rule_items_answer_correctly_at_the_accuracy_and_framing_pulls_toward_it
 
 @pytest.mark.parametrize("params", [{"sd": 0}, {"accuracy": 1.0}, {"p_yes": 0}, {"mean": 3}])
 def test_bad_parameters_are_rejected(params):
-    with pytest.raises(ValueError):
+    from simlab.errors import ConfigError
+
+    with pytest.raises((ValueError, ConfigError)):  # unknown keys: the strict Params model
         SimulatedResponder(**params)

@@ -13,6 +13,7 @@ import simlab.strategies.game_theory  # noqa: F401
 import simlab.strategies.orchestrator  # noqa: F401
 from simlab.emotion.labels import GOEMOTIONS28, PLUTCHIK8
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Observation
+from simlab.strategies.baselines import NoParams
 from simlab.strategies.check import StrategyCheckError, check_strategy, param_sets
 
 KNOWN_PARAMS: dict[str, list[dict[str, Any]]] = {
@@ -49,6 +50,8 @@ def test_emotion_strategies_work_in_other_label_spaces(name, space):
 
 
 class _Base(EmotionStrategy):
+    Params = NoParams
+
     def choose(self, obs: Observation) -> Decision:
         return Decision(emotion="neutral")
 
@@ -96,5 +99,27 @@ class AcceptsNothing(_Base):
     ],
 )
 def test_check_strategy_catches_broken_contracts(cls, match):
+    with pytest.raises(StrategyCheckError, match=match):
+        check_strategy(cls)
+
+
+class NoModel(EmotionStrategy):
+    """No Params model: every key would be silently ignored."""
+
+    Params = None
+
+    def choose(self, obs):
+        return Decision(emotion="neutral")
+
+
+class LaxModel(_Base):
+    from pydantic import BaseModel as _BM
+
+    class Params(_BM):  # extra keys ignored (pydantic's default)
+        e: float = 1.0
+
+
+@pytest.mark.parametrize("cls,match", [(NoModel, "declares no pydantic `Params` model"), (LaxModel, "extra='forbid'")])
+def test_check_strategy_requires_a_strict_params_model(cls, match):
     with pytest.raises(StrategyCheckError, match=match):
         check_strategy(cls)

@@ -4,6 +4,7 @@ import pytest
 from simlab.errors import ConfigError
 from simlab.strategies.concession import time_dependent_target
 from simlab.strategies.debtor import DebtorBehaviourStrategy
+from simlab.strategies.utility import utility_of
 
 
 @pytest.mark.parametrize("e", [0.2, 1.0, 5.0])
@@ -21,8 +22,12 @@ def test_boulware_stays_above_linear_above_conceder():
 
 
 def test_unknown_debtor_behaviour_is_a_config_error():
-    with pytest.raises(ConfigError, match="behaviour must be one of"):
+    with pytest.raises(ConfigError, match="unknown behaviour 'sneaky'.*cooperative, cheating, threatening, victim"):
         DebtorBehaviourStrategy(behaviour="sneaky")
+
+
+def test_debtor_behaviour_is_matched_case_insensitively():
+    assert DebtorBehaviourStrategy(behaviour="Cheating").behaviour == "cheating"
 
 
 def _debtor(behaviour, **kw):
@@ -31,7 +36,7 @@ def _debtor(behaviour, **kw):
 
     sc = load_scenario("debt_collection")
     s = DebtorBehaviourStrategy(behaviour=behaviour, **kw)
-    s.reset(StrategyContext("debtor", "creditor", sc.utility("debtor"), sc.deadline, np.random.default_rng(0), sc.issue_ranges()))
+    s.reset(StrategyContext("debtor", "creditor", utility_of(sc, "debtor"), sc.deadline, np.random.default_rng(0), sc.issue_ranges()))
     return s, Feedback, Observation
 
 
