@@ -202,6 +202,13 @@ def fit_hmm_cmd(
     console.print(f"fitted a {states}-state HMM on {len(sequences)} sequences ({len(df)} turns); saved to {path}", markup=False)
 
 
+from simlab.learn.commands import dataset_cmd, ope_cmd, train_app  # noqa: E402 - learned selectors (issue 11)
+
+app.add_typer(train_app, name="train")
+app.command("dataset")(dataset_cmd)
+app.command("ope")(ope_cmd)
+
+
 @app.command()
 def dashboard(
     store: Path = StoreOpt,
