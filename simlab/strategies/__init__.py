@@ -18,6 +18,7 @@ from simlab.strategies import game_theory as _game_theory  # noqa: E402,F401
 from simlab.strategies import coherence as _coherence  # noqa: E402,F401
 from simlab.strategies import bandit as _bandit  # noqa: E402,F401
 from simlab.strategies import orchestrator as _orchestrator  # noqa: E402,F401
+from simlab.strategies import eq_negotiator as _eq_negotiator  # noqa: E402,F401
 from simlab.strategies import learned as _learned  # noqa: E402,F401
 from simlab.strategies import rigged as _rigged  # noqa: E402,F401
 
