@@ -90,8 +90,9 @@ sys.path.insert(0, str(ROOT))
 from simlab.config.loader import load_agent, load_scenario  # noqa: E402
 from simlab.config.models import AgentProfile, Scenario  # noqa: E402
 from simlab.engine.model import NegotiationModel  # noqa: E402
-from simlab.engine.protocol import AlternatingOffers  # noqa: E402
+from simlab.engine.protocols.alternating import AlternatingOffers  # noqa: E402
 from simlab.llm.scripted import ScriptedBackend  # noqa: E402
+from simlab.strategies.utility import utility_of  # noqa: E402
 
 E_BOULWARE, E_CONCEDER = 0.2, 5.0
 DEADLINE = 100
@@ -219,7 +220,7 @@ def negmas_domain(scenarios: list[Scenario]) -> tuple[Any, list[tuple[Any, Any]]
     first = sc0.first_mover or sc0.roles[0]
 
     def ufun(sc: Scenario, role: str) -> Any:
-        u = sc.utility(role)  # simlab's own utility: same ranges, directions, normalised weights, reservation
+        u = utility_of(sc, role)  # simlab's own utility: same ranges, directions, normalised weights, reservation
         values = {}
         for k, spec in enumerate(sc.issues):
             lo, hi, inc = float(u.lows[k]), float(u.highs[k]), bool(u.increasing[k])

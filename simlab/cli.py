@@ -28,8 +28,10 @@ StoreOpt = typer.Option(DEFAULT_STORE, "--store", help="DuckDB run store file.")
 def validate(path: Path = typer.Argument(..., help="A scenario, agent or study YAML file.")) -> None:
     """Check a config file; print every problem (file, field, hint) or what it resolved to."""
     from simlab.config.loader import validate_file
+    from simlab.llm.base import BACKENDS
+    from simlab.strategies import STRATEGIES
 
-    kind, model, problems = validate_file(path)
+    kind, model, problems = validate_file(path, strategies=STRATEGIES, backends=BACKENDS)
     if problems:
         for line in problems:
             err.print(line, markup=False, highlight=False, soft_wrap=True)

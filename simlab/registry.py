@@ -1,5 +1,8 @@
 """One registry per pluggable kind: strategies, backends, detectors, protocols.
 
+This module defines the `Registry` class and `SCENARIO_MODELS` (protocol name -> the
+scenario model its files follow); the other registries live beside their kind.
+
 A `Registry` maps the names used in YAML to classes. Entries are either classes
 registered with the `register` decorator, or lazy ``"module:Attr"`` strings
 (Concordia's lazy registry), so optional backends import only when used. An
@@ -86,3 +89,14 @@ class Registry(Generic[T]):
             entry = getattr(module, attr)
             self._entries[name] = entry
         return entry
+
+
+# Which pydantic model a scenario file of each protocol follows, by lazy name, so the config
+# loader can validate any scenario without importing the engine (which holds the protocols
+# themselves, in `simlab.engine.protocols.PROTOCOLS`). A protocol plug-in registers both:
+# its session class under the "simlab.protocols" entry-point group and its scenario model
+# under "simlab.scenario_models". `tests/engine/test_protocols.py` checks the two agree.
+SCENARIO_MODELS: Registry[type] = Registry("protocol", entry_point_group="simlab.scenario_models")
+SCENARIO_MODELS.register_lazy("alternating_offers", "simlab.config.models:Scenario")
+SCENARIO_MODELS.register_lazy("advisory", "simlab.decision.decision_models:AdvisoryScenario")
+SCENARIO_MODELS.register_lazy("vignette", "simlab.decision.decision_models:VignetteScenario")

@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 from simlab.config.loader import load_study, validate_file
+from simlab.llm.base import BACKENDS
 from simlab.llm.scripted import ScriptedBackend
+from simlab.strategies import STRATEGIES
 from simlab.sweep.execute import execute_specs
 from simlab.sweep.expand import expand_study
 
@@ -15,7 +17,7 @@ STUDIES = sorted((ROOT / "experiments").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_shipped_file_validates(path):
-    kind, model, problems = validate_file(path)
+    kind, model, problems = validate_file(path, strategies=STRATEGIES, backends=BACKENDS)
     assert problems == [] and model is not None
 
 

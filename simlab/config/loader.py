@@ -9,13 +9,14 @@ checkout.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from simlab.config.models import AgentProfile, Scenario, Study
 from simlab.errors import ConfigError
+from simlab.registry import SCENARIO_MODELS
 
 Kind = Literal["scenario", "agent", "study"]
 _DIRS: dict[str, str] = {"scenario": "scenarios", "agent": "agents", "study": "experiments"}
@@ -102,11 +103,14 @@ def detect_kind(data: dict[str, Any]) -> Kind:
     )
 
 
+def scenario_model_for(data: dict[str, Any]) -> type[BaseModel]:
+    """The pydantic model a scenario mapping follows, chosen by its `protocol` field."""
+    return SCENARIO_MODELS.get(str(data.get("protocol", "alternating_offers")))
+
+
 def model_for(kind: Kind, data: dict[str, Any]) -> type[BaseModel]:
     """The pydantic model of a mapping of `kind` (scenarios dispatch on their protocol)."""
     if kind == "scenario":
-        from simlab.engine.sessions import scenario_model_for
-
         return scenario_model_for(data)
     return _MODELS[kind]
 
@@ -142,11 +146,24 @@ def load_study(path: str | Path) -> Study:
     return parse("study", read_yaml(p), p)  # type: ignore[return-value]
 
 
-def validate_file(path: str | Path) -> tuple[Kind, BaseModel | None, list[str]]:
+class Names(Protocol):
+    """What `validate_file` needs of a registry: membership and the known names (a `Registry` fits)."""
+
+    def __contains__(self, name: str) -> bool: ...
+
+    def names(self) -> list[str]: ...
+
+
+def validate_file(
+    path: str | Path, strategies: Names | None = None, backends: Names | None = None
+) -> tuple[Kind, BaseModel | None, list[str]]:
     """Check one YAML file; returns (kind, model or None, problem lines).
 
     For a study, also resolves every scenario and agent it names and checks that
-    each agent's role exists in each scenario and its strategy is registered.
+    each agent's role exists in each scenario. Strategy and backend names are
+    checked against `strategies` and `backends` when given (the CLI passes
+    `STRATEGIES` and `BACKENDS`; config sits below the layers that fill them,
+    so it cannot look them up itself).
     """
     p = Path(path)
     data = read_yaml(p)
@@ -157,7 +174,7 @@ def validate_file(path: str | Path) -> tuple[Kind, BaseModel | None, list[str]]:
         return kind, None, format_validation_errors(p, exc)
     problems: list[str] = []
     if kind == "agent":
-        problems += _check_strategy(p, model)  # type: ignore[arg-type]
+        problems += _check_strategy(p, model, strategies)  # type: ignore[arg-type]
     if kind == "study":
         study: Study = model  # type: ignore[assignment]
         scenarios = []
@@ -175,25 +192,21 @@ def validate_file(path: str | Path) -> tuple[Kind, BaseModel | None, list[str]]:
                     continue
                 if agent.role != role:
                     problems.append(f"{p}: agents.{role}.{i}: profile '{aid}' has role '{agent.role}', not '{role}'")
-                problems += _check_strategy(p, agent, f"agents.{role}.{i}: ")
+                problems += _check_strategy(p, agent, strategies, f"agents.{role}.{i}: ")
         for sc in scenarios:
             try:
                 study.role_map(sc.roles)
             except ValueError as exc:
                 problems.append(f"{p}: scenario '{sc.id}': {exc}")
-        from simlab.llm.base import BACKENDS
-
-        if study.backend.kind not in BACKENDS:
-            problems.append(f"{p}: backend.kind: unknown backend '{study.backend.kind}' (known: {', '.join(BACKENDS.names())})")
+        if backends is not None and study.backend.kind not in backends:
+            problems.append(f"{p}: backend.kind: unknown backend '{study.backend.kind}' (known: {', '.join(backends.names())})")
     return kind, model, problems
 
 
-def _check_strategy(path: Path, agent: AgentProfile, prefix: str = "") -> list[str]:
-    from simlab.strategies import STRATEGIES
-
-    if agent.strategy.name not in STRATEGIES:
+def _check_strategy(path: Path, agent: AgentProfile, strategies: Names | None, prefix: str = "") -> list[str]:
+    if strategies is not None and agent.strategy.name not in strategies:
         return [
             f"{path}: {prefix}strategy.name: unknown strategy '{agent.strategy.name}' "
-            f"(known: {', '.join(STRATEGIES.names())})"
+            f"(known: {', '.join(strategies.names())})"
         ]
     return []

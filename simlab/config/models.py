@@ -8,10 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
-
-from simlab.engine.utility import UtilityFunction
 
 
 class _Strict(BaseModel):
@@ -141,21 +138,6 @@ class Scenario(_Strict):
 
     def issue_ranges(self) -> dict[str, tuple[float, float]]:
         return {i.name: (float(i.range[0]), float(i.range[1])) for i in self.issues}
-
-    def utility(self, role: str) -> UtilityFunction:
-        """The vectorised utility function of `role`."""
-        u = self.utilities[role]
-        names = tuple(i.name for i in self.issues)
-        w = np.array([u.weights[n] for n in names], dtype=float)
-        return UtilityFunction(
-            issues=names,
-            lows=np.array([i.range[0] for i in self.issues], dtype=float),
-            highs=np.array([i.range[1] for i in self.issues], dtype=float),
-            weights=w / w.sum(),
-            increasing=np.array([u.prefer[n] == "high" for n in names]),
-            reservation=u.reservation,
-            discount=u.discount,
-        )
 
     def counterpart(self, role: str) -> str:
         return self.roles[1] if role == self.roles[0] else self.roles[0]

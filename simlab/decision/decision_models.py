@@ -1,8 +1,8 @@
 """Scenario models of the decision protocols: `AdvisoryScenario` and `VignetteScenario`.
 
 Both live in ``scenarios/*.yaml`` beside the negotiation scenarios and are told
-apart by their ``protocol`` field (``advisory`` or ``vignette``); the engine's
-`PROTOCOLS` registry names the model each protocol's files follow.
+apart by their ``protocol`` field (``advisory`` or ``vignette``); `simlab.registry`'s
+`SCENARIO_MODELS` names the model each protocol's files follow.
 
 - `AdvisoryScenario`: a decision with options, exactly one of them harmful, that
   an advisor discusses with a decider for ``turns`` rounds (`OptionSpec`).

@@ -1,1 +1,1 @@
-"""The negotiation engine: utilities, outcome metrics, protocols and the Mesa model."""
+"""The negotiation engine: outcome metrics, the run spec, protocols (`engine.protocols`) and the Mesa model."""

@@ -20,7 +20,7 @@ import time
 
 import mesa
 
-from simlab.engine.protocol import AlternatingOffers
+from simlab.engine.protocols.alternating import AlternatingOffers
 from simlab.llm.base import LLMBackend
 
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from simlab.engine.utility import UtilityFunction
+from simlab.strategies.utility import UtilityFunction
 from simlab.errors import ConfigError
 
 

@@ -18,6 +18,7 @@ import json
 from typing import Any
 
 from simlab.config.models import AgentProfile, Scenario
+from simlab.engine.turn_schema import reply_fields
 from simlab.errors import ConfigError
 from simlab.llm.templates import format_offer
 from simlab.strategies.base import Decision
@@ -94,8 +95,6 @@ def directive(scenario: Scenario, round_: int, decision: Decision, their_offer_u
         lines.append("Decide whether to accept, walk away or make an offer.")
     if decision.emotion:
         lines.append(f"Show {decision.emotion} in your message.")
-    from simlab.engine.protocol import reply_fields
-
     keys = ", ".join(f'"{k}"' for k in reply_fields(decision))
     lines.append(f"Answer with a JSON object with the keys {keys} only.")
     return " ".join(lines)

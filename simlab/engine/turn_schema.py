@@ -3,16 +3,33 @@
 A reply is ``{"action": "offer" | "accept" | "walk_away", "offer": {issue:
 number, ...}, "emotion": <label>, "message": <text>}``. Backends with
 constrained decoding (llama.cpp grammars, OpenAI ``json_schema``) are forced to
-emit it, so replies parse.
+emit it, so replies parse. `reply_fields` says which of the fields a strategy's
+`Decision` leaves for the LLM to fill.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from simlab.strategies.base import Decision
 
 ACTIONS = ("offer", "accept", "walk_away")
 
 
 FIELDS = ("action", "offer", "emotion", "message")
+
+
+def reply_fields(decision: "Decision") -> tuple[str, ...]:
+    """The reply keys the LLM must fill: whatever the strategy left open, and always the message."""
+    fields = []
+    if decision.action is None:
+        fields.append("action")
+    if decision.offer is None and decision.action in (None, "offer"):
+        fields.append("offer")
+    if decision.emotion is None:
+        fields.append("emotion")
+    fields.append("message")
+    return tuple(fields)
 
 
 def turn_schema(

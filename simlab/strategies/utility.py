@@ -9,6 +9,10 @@ scalar fast path over plain-Python copies of the arrays, made once per
 instance; it performs the same floating-point operations in the same order as
 the array code (the weighted sum is still numpy's ``(1, k) @ (k,)`` product), so
 results are bit-identical, only without most of the per-call array overhead.
+
+`utility_of(scenario, role)` builds a role's function from the scenario's
+configuration (config is pydantic only; the numeric object lives here, below the
+strategies that reason over it and the engine that scores outcomes with it).
 """
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from simlab.config.models import Scenario
 from simlab.types import Offer
 
 
@@ -109,3 +114,19 @@ class UtilityFunction:
             values[idx] = best[idx] + frac * (worst[idx] - best[idx])
             to_give -= frac * w
         return dict(zip(self.issues, values))
+
+
+def utility_of(scenario: Scenario, role: str) -> UtilityFunction:
+    """The vectorised utility function of `role` in `scenario` (weights normalised to sum 1)."""
+    u = scenario.utilities[role]
+    names = tuple(i.name for i in scenario.issues)
+    w = np.array([u.weights[n] for n in names], dtype=float)
+    return UtilityFunction(
+        issues=names,
+        lows=np.array([i.range[0] for i in scenario.issues], dtype=float),
+        highs=np.array([i.range[1] for i in scenario.issues], dtype=float),
+        weights=w / w.sum(),
+        increasing=np.array([u.prefer[n] == "high" for n in names]),
+        reservation=u.reservation,
+        discount=u.discount,
+    )

@@ -15,10 +15,10 @@ from typing import Any, Iterable, Iterator
 
 from simlab.config.models import BackendSpec
 from simlab.engine.model import NegotiationModel
-from simlab.engine.sessions import PROTOCOLS, Session
+from simlab.engine.protocols import PROTOCOLS, Session
+from simlab.engine.spec import RunSpec
 from simlab.llm.base import BACKENDS, LLMBackend
 from simlab.store.store import RunRecord
-from simlab.sweep.expand import RunSpec
 
 DEFAULT_CACHE = Path("runs/llm_cache.sqlite")
 

@@ -13,62 +13,16 @@ import copy
 import hashlib
 import itertools
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from simlab.config.loader import load_agent, load_scenario, parse
-from simlab.config.models import AgentProfile, BackendSpec, Scenario, Study
+from simlab.config.models import BackendSpec, Study
 from simlab.engine.cases import apply_case
+from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
 
 _CONDITION_KEYS = {"scenario", "backend", "facts", "strategy_params"}
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """One fully resolved run of a study."""
-
-    run_id: str
-    study_id: str
-    scenario: dict[str, Any]
-    profiles: dict[str, dict[str, Any]]
-    backend: dict[str, Any]
-    condition: str
-    condition_values: dict[str, Any]
-    seed: int
-    replicate: int
-    population: int = 16
-    detector: str | None = "lexicon"
-
-    def scenario_model(self) -> Any:
-        from simlab.engine.sessions import scenario_model_for
-
-        return scenario_model_for(self.scenario).model_validate(self.scenario)
-
-    def profile_models(self) -> dict[str, AgentProfile]:
-        return {r: AgentProfile.model_validate(p) for r, p in self.profiles.items()}
-
-    def backend_spec(self) -> BackendSpec:
-        return BackendSpec.model_validate(self.backend)
-
-    def rng(self) -> np.random.Generator:
-        return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(self.replicate,)))
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "study_id": self.study_id,
-            "scenario": self.scenario,
-            "profiles": self.profiles,
-            "backend": self.backend,
-            "condition": self.condition,
-            "condition_values": self.condition_values,
-            "seed": self.seed,
-            "replicate": self.replicate,
-            "detector": self.detector,
-        }
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

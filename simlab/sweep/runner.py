@@ -16,10 +16,11 @@ from typing import Any, Callable, Iterator
 
 from simlab.config.loader import load_study, resolve_path
 from simlab.config.models import BackendSpec
+from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
 from simlab.store.store import DEFAULT_STORE, RunRecord, RunStore
 from simlab.sweep.execute import DEFAULT_CACHE, build_backend, execute_specs, make_session
-from simlab.sweep.expand import RunSpec, expand_study
+from simlab.sweep.expand import expand_study
 
 
 @dataclass

@@ -68,7 +68,7 @@ def test_scripted_advisors_do_what_their_profile_says_in_every_shipped_scenario(
 
 def test_advisor_profile_errors_are_config_errors_naming_the_agent():
     from simlab.config.models import AgentProfile
-    from simlab.engine.advisory import build_policy
+    from simlab.engine.protocols.base import build_policy
 
     bad = AgentProfile(id="advisor_x", role="advisor", strategy={"name": "advisor", "params": {"objective": "harmful", "tactics": ["flattery"]}})
     with pytest.raises(ConfigError, match="advisor_x.*unknown tactics"):

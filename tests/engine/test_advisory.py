@@ -9,7 +9,7 @@ import pytest
 
 from simlab.config.loader import load_agent, load_scenario
 from simlab.config.models import AgentProfile
-from simlab.engine.advisory import Advisory
+from simlab.engine.protocols.advisory import Advisory
 from simlab.errors import ConfigError
 from simlab.llm.base import ChatRequest, ChatResponse, parse_json_reply
 from simlab.llm.repair import RepairingBackend

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from simlab.engine.outcome import ParetoFrontier, evaluate_metric
-from simlab.engine.utility import UtilityFunction
+from simlab.strategies.utility import UtilityFunction
 from simlab.errors import ConfigError
 
 

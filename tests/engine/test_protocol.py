@@ -4,7 +4,7 @@ import pytest
 
 from simlab.config.loader import load_agent
 from simlab.engine.model import NegotiationModel
-from simlab.engine.protocol import AlternatingOffers
+from simlab.engine.protocols.alternating import AlternatingOffers
 from simlab.llm.base import ChatResponse
 from simlab.llm.scripted import ScriptedBackend
 

@@ -11,7 +11,7 @@ import pytest
 from simlab.config.loader import load_agent, load_scenario
 from simlab.config.models import AgentProfile
 from simlab.decision import analysis as an
-from simlab.engine.vignette import Vignette
+from simlab.engine.protocols.vignette import Vignette
 from simlab.errors import ConfigError
 from simlab.llm.base import ChatResponse
 from simlab.llm.repair import RepairingBackend

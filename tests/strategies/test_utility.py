@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from simlab.engine.utility import UtilityFunction
+from simlab.strategies.utility import UtilityFunction
 
 
 def make(weights=(0.6, 0.25, 0.15), inc=(True, False, True), reservation=0.3, discount=0.9):

@@ -28,7 +28,6 @@ back after a parse failure.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,40 +40,13 @@ from simlab.decision.policies import DecisionContext
 from simlab.decision import prompts as dp
 from simlab.decision.simulated_person import SimulatedPerson
 from simlab.decision.tactics import detect_tactics
+from simlab.engine.protocols.base import SessionBase, build_policy, child_rngs
 from simlab.errors import ConfigError
-from simlab.engine.sessions import record_calls, session_kwargs
 from simlab.llm.base import ChatRequest, ChatResponse
 from simlab.llm.schema import validate_against_schema
-from simlab.strategies.base import STRATEGIES
 from simlab.types import derive_seed
 
 DECIDER_STEPS = ("rate_before", "reply", "rate_after", "choose")
-
-
-def _j(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True)
-
-
-def child_rngs(rng: np.random.Generator, n: int) -> list[np.random.Generator]:
-    """`n` independent generators seeded from `rng` (drawn up front, so their streams never depend on later events)."""
-    return [np.random.default_rng(int(s)) for s in rng.integers(0, 2**62, size=n)]
-
-
-def build_policy(profile: AgentProfile, role: str, allowed: tuple[type, ...], default: Any) -> Any:
-    """The profile's strategy if it is one of `allowed`; `default()` for a plain LLM profile (vanilla)."""
-    cls = STRATEGIES.get(profile.strategy.name)
-    if issubclass(cls, allowed):
-        try:
-            return cls(**profile.strategy.params)
-        except (TypeError, ValueError) as exc:
-            raise ConfigError(f"agent '{profile.id}': strategy.params: {exc}") from None
-    if default is None or profile.strategy.name != "vanilla":
-        names = ", ".join(c.name for c in allowed)
-        raise ConfigError(
-            f"agent '{profile.id}' ({role}) uses strategy '{profile.strategy.name}', which cannot act in this protocol; "
-            f"use {names}" + (" or vanilla" if default is not None else "")
-        )
-    return default()
 
 
 @dataclass
@@ -84,7 +56,7 @@ class Step:
     turn: int
 
 
-class Advisory:
+class Advisory(SessionBase):
     """One advisory dialogue and decision (see the module docstring).
 
     Args:
@@ -96,10 +68,7 @@ class Advisory:
     """
 
     scenario_model = AdvisoryScenario
-
-    @classmethod
-    def from_spec(cls, spec: Any) -> "Advisory":
-        return cls(**session_kwargs(spec))
+    action_key = "kind"
 
     def __init__(
         self,
@@ -110,11 +79,7 @@ class Advisory:
         temperature: float = 0.7,
         max_tokens: int = 160,
     ) -> None:
-        self.run_id = run_id
-        self.scenario = scenario
-        self.rng = rng
-        self.temperature = temperature
-        self.max_tokens = max_tokens
+        super().__init__(run_id, scenario, rng, temperature, max_tokens)
         self.facts = dict(scenario.facts)
         missing = {"advisor", "decider"} - set(profiles)
         if missing:
@@ -138,13 +103,7 @@ class Advisory:
         steps += [Step("rate_after", "decider", scenario.turns + 1), Step("choose", "decider", scenario.turns + 1)]
         self.steps = steps
         self.step_i = 0
-        self.turns: list[dict[str, Any]] = []
-        self.calls: list[dict[str, Any]] = []
         self.pending: tuple[Step, ChatRequest] | None = None
-        self.prompt_messages = True  # NegotiationModel turns this off for backends that never read prompts
-        self.done = False
-        self.error: str | None = None
-        self.outcome: str | None = None
         self.ratings: dict[str, dict[str, int]] = {}
         self.choice: str | None = None
         self._advance()
@@ -207,14 +166,12 @@ class Advisory:
         if self.done:
             raise RuntimeError(f"advisory run {self.run_id} is finished")
         step = self.step
-        request = ChatRequest(
-            messages=self._messages(step) if self.prompt_messages else (),
-            json_schema=self._schema(step),
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            seed=derive_seed(self.request_rng),
-            fallback=self._fallback(step),
-            session=f"{self.run_id}:{step.role}",
+        request = self._request(
+            self._messages(step) if self.prompt_messages else (),
+            self._schema(step),
+            derive_seed(self.request_rng),
+            self._fallback(step),
+            f"{self.run_id}:{step.role}",
         )
         self.pending = (step, request)
         return request
@@ -229,7 +186,7 @@ class Advisory:
         if move is None:
             parse_failed = True
             move = dict(request.fallback or {})
-        record_calls(self.calls, self.run_id, len(self.turns), response)
+        self._record_calls(len(self.turns), response)
         source = "fallback" if parse_failed else ("policy" if not response.is_llm else "llm")
         self._record(step, move, parse_failed=parse_failed, source=source)
         self.step_i += 1
@@ -295,12 +252,6 @@ class Advisory:
             turn["decision"]["probabilities"] = self.person.choice_probabilities() if source != "llm" else None
         self.turns.append(turn)
 
-    def fail(self, exc: BaseException) -> None:
-        self.done = True
-        self.pending = None
-        self.outcome = "error"
-        self.error = f"{type(exc).__name__}: {exc}"
-
     def _finish(self) -> None:
         self.done = True
         harmful = self.scenario.harmful_option.id
@@ -344,35 +295,4 @@ class Advisory:
         }
 
     def run_fields(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome,
-            "agreement": None,
-            "rounds": self.scenario.turns,
-            "n_turns": len(self.turns),
-            "metrics_json": _j(self.metrics()),
-            "ethics_violations": 0,
-            "parse_failures": sum(bool(t["parse_failed"]) for t in self.turns),
-        }
-
-    def turn_rows(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "turn_index": t["turn_index"],
-                "round": t["round"],
-                "speaker": t["speaker"],
-                "role": t["role"],
-                "action": t["kind"],
-                "offer_json": None,
-                "emotion": None,
-                "message": t["message"],
-                "parse_failed": t["parse_failed"],
-                "utility_self": None,
-                "utility_other": None,
-                "decision_json": _j(t["decision"]),
-                "ethics_json": None,
-                "detected_json": None,
-                "belief_json": None,
-                "experts_json": None,
-            }
-            for t in self.turns
-        ]
+        return self._judgement_fields(self.scenario.turns, self.metrics())

@@ -1,4 +1,4 @@
-"""Protocols: the `AlternatingOffers` negotiation session and the `PROTOCOLS` registry.
+"""`AlternatingOffers`: one bilateral multi-issue negotiation session.
 
 A session is a state machine over turns. The engine asks it for the current
 speaker's `ChatRequest` (`next_request`), sends the requests of all sessions of
@@ -29,13 +29,13 @@ from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.engine import prompts
 from simlab.engine.ethics import EthicsChecker
 from simlab.engine.outcome import ParetoFrontier, evaluate_metric
-from simlab.engine.sessions import record_calls, session_kwargs
-from simlab.engine.turn_schema import ACTIONS, turn_schema
-from simlab.engine.utility import UtilityFunction
+from simlab.engine.protocols.base import SessionBase, session_kwargs, to_json
+from simlab.engine.turn_schema import ACTIONS, reply_fields, turn_schema
 from simlab.llm.base import ChatRequest, ChatResponse
 from simlab.llm.templates import realise
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
 from simlab.strategies.concession import time_dependent_target
+from simlab.strategies.utility import UtilityFunction, utility_of
 from simlab.types import Offer, derive_seed
 
 Detector = Callable[[str], dict[str, float]]
@@ -70,24 +70,7 @@ def shared_detector(name: str | None) -> Detector | None:
     return make_detector(name)
 
 
-def reply_fields(decision: Decision) -> tuple[str, ...]:
-    """The reply keys the LLM must fill: whatever the strategy left open, and always the message."""
-    fields = []
-    if decision.action is None:
-        fields.append("action")
-    if decision.offer is None and decision.action in (None, "offer"):
-        fields.append("offer")
-    if decision.emotion is None:
-        fields.append("emotion")
-    fields.append("message")
-    return tuple(fields)
-
-
-def _j(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True)
-
-
-class AlternatingOffers:
+class AlternatingOffers(SessionBase):
     """One bilateral multi-issue negotiation under the alternating-offers protocol.
 
     Args:
@@ -128,13 +111,9 @@ class AlternatingOffers:
         max_tokens: int = 160,
         emotions: tuple[str, ...] = DEFAULT_SPACE,
     ) -> None:
-        self.run_id = run_id
-        self.scenario = scenario
-        self.rng = rng
+        super().__init__(run_id, scenario, rng, temperature, max_tokens)
         self.facts = dict(scenario.facts if facts is None else facts)
         self.detector = detector
-        self.temperature = temperature
-        self.max_tokens = max_tokens
         self.emotions = emotions
         self.issues = scenario.issue_ranges()
         self.integer_issues = {i.name for i in scenario.issues if i.type == "integer"}
@@ -143,7 +122,6 @@ class AlternatingOffers:
         self._schemas: dict[tuple[str, ...], dict[str, Any]] = {}
         self.ethics = EthicsChecker(scenario.ethics)
         self.units = prompts.units(scenario)
-        self.prompt_messages = True
         self._prompts = prompts.PromptBuilder(scenario, self.facts, emotions)
         self._last_offer_turn: dict[str, dict[str, Any]] = {}  # role -> its latest turn with action "offer"
         self.parties: dict[str, Party] = {}
@@ -151,7 +129,7 @@ class AlternatingOffers:
             profile = profiles[role]
             cls = STRATEGIES.get(profile.strategy.name)
             strategy = cls(**profile.strategy.params)
-            utility = scenario.utility(role)
+            utility = utility_of(scenario, role)
             strategy.reset(
                 StrategyContext(
                     role=role,
@@ -166,13 +144,8 @@ class AlternatingOffers:
             )
             self.parties[role] = Party(role, profile, strategy, utility)
         self.order = [scenario.first_mover or scenario.roles[0], scenario.counterpart(scenario.first_mover or scenario.roles[0])]
-        self.turns: list[dict[str, Any]] = []
-        self.calls: list[dict[str, Any]] = []
-        self.done = False
-        self.outcome: str | None = None
         self.agreement: Offer | None = None
         self.pending: PendingTurn | None = None
-        self.error: str | None = None
 
     # ---- turn mechanics --------------------------------------------------
     @property
@@ -259,15 +232,7 @@ class AlternatingOffers:
             )
         else:
             messages = ()
-        request = ChatRequest(
-            messages=messages,
-            json_schema=self.schema_for(decision),
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            seed=derive_seed(self.rng),
-            fallback=fallback,
-            session=f"{self.run_id}:{role}",
-        )
+        request = self._request(messages, self.schema_for(decision), derive_seed(self.rng), fallback, f"{self.run_id}:{role}")
         # When the strategy chose the offer, the fallback's offer is already _clean_offer(decision.offer):
         # keep a private copy so apply() need not clean it again (the request's dicts belong to the backend).
         clean = dict(fallback["offer"]) if decision.offer else None
@@ -322,7 +287,7 @@ class AlternatingOffers:
             "ethics": self.ethics.violations(message, role),
             "detected": self.detector(message) if self.detector else None,
         }
-        record_calls(self.calls, self.run_id, self.turn_index, response)
+        self._record_calls(self.turn_index, response)
         self.turns.append(turn)
         self._feedback(other, turn)
         if action == "accept":
@@ -352,13 +317,6 @@ class AlternatingOffers:
                 their_detected=turn["detected"],
             )
         )
-
-    def fail(self, exc: BaseException) -> None:
-        """End the run as failed (it is stored with status 'failed' and retried on resume)."""
-        self.done = True
-        self.pending = None
-        self.outcome = "error"
-        self.error = f"{type(exc).__name__}: {exc}"
 
     def _finish(self, outcome: str, agreement: Offer | None) -> None:
         self.done = True
@@ -422,8 +380,8 @@ class AlternatingOffers:
         return {
             "outcome": self.outcome,
             "agreement": self.agreement is not None,
-            "agreed_offer_json": _j(self.agreement),
-            "utilities_json": _j({"final": m["utilities"], "undiscounted": m["undiscounted"], "nash_point": m["nash_point"]}),
+            "agreed_offer_json": to_json(self.agreement),
+            "utilities_json": to_json({"final": m["utilities"], "undiscounted": m["undiscounted"], "nash_point": m["nash_point"]}),
             "utility_a": m["utilities"][roles[0]],
             "utility_b": m["utilities"][roles[1]],
             "rounds": self.rounds,
@@ -433,28 +391,5 @@ class AlternatingOffers:
             "nash_distance": m["nash_distance"],
             "metrics_json": json.dumps(m["custom"]),  # declared order: the first metric is the headline
             "ethics_violations": sum(len(t["ethics"]) for t in self.turns),
-            "parse_failures": sum(bool(t["parse_failed"]) for t in self.turns),
+            "parse_failures": self.parse_failures(),
         }
-
-    def turn_rows(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "turn_index": t["turn_index"],
-                "round": t["round"],
-                "speaker": t["speaker"],
-                "role": t["role"],
-                "action": t["action"],
-                "offer_json": _j(t["offer"]),
-                "emotion": t["emotion"],
-                "message": t["message"],
-                "parse_failed": t["parse_failed"],
-                "utility_self": t["utility_self"],
-                "utility_other": t["utility_other"],
-                "decision_json": _j(t["decision"]),
-                "ethics_json": _j(t["ethics"]),
-                "detected_json": _j(t["detected"]),
-                "belief_json": _j(t["belief"]),
-                "experts_json": _j(t["experts"]),
-            }
-            for t in self.turns
-        ]

@@ -27,7 +27,6 @@ per arm.
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,8 +37,7 @@ from simlab.decision import prompts as dp
 from simlab.decision.decision_models import ItemSpec, VignetteScenario
 from simlab.decision.policies import DecisionContext
 from simlab.decision.simulated_responder import SimulatedResponder
-from simlab.engine.advisory import build_policy, child_rngs
-from simlab.engine.sessions import record_calls, session_kwargs
+from simlab.engine.protocols.base import SessionBase, build_policy, child_rngs
 from simlab.errors import ConfigError
 from simlab.llm.base import ChatRequest, ChatResponse
 from simlab.llm.schema import validate_against_schema
@@ -47,10 +45,6 @@ from simlab.types import derive_seed
 
 
 FALLBACK_REASONING = "(simulated respondent, no language model: judgement drawn from its parametric model)"
-
-
-def _j(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, sort_keys=True)
 
 
 @dataclass
@@ -63,7 +57,7 @@ class Trial:
     fallback: dict[str, Any]
 
 
-class Vignette:
+class Vignette(SessionBase):
     """One block of vignette trials (see the module docstring).
 
     Args:
@@ -76,10 +70,6 @@ class Vignette:
 
     scenario_model = VignetteScenario
 
-    @classmethod
-    def from_spec(cls, spec: Any) -> "Vignette":
-        return cls(**session_kwargs(spec))
-
     def __init__(
         self,
         run_id: str,
@@ -91,11 +81,7 @@ class Vignette:
     ) -> None:
         if "decider" not in profiles:
             raise ConfigError(f"vignette scenario '{scenario.id}' needs an agent profile for the role 'decider'")
-        self.run_id = run_id
-        self.scenario = scenario
-        self.rng = rng
-        self.temperature = temperature
-        self.max_tokens = max_tokens
+        super().__init__(run_id, scenario, rng, temperature, max_tokens)
         self.profile = profiles["decider"]
         self.responder: SimulatedResponder = build_policy(self.profile, "decider", (SimulatedResponder,), SimulatedResponder)
         pairs = scenario.trials()
@@ -111,12 +97,8 @@ class Vignette:
                 fallback = {"reasoning": FALLBACK_REASONING, **fallback}
             self.trials.append(Trial(i, item, arm, feats, prompting, fallback))
         self.i = 0
-        self.turns: list[dict[str, Any]] = []
-        self.calls: list[dict[str, Any]] = []
         self.pending: tuple[Trial, ChatRequest] | None = None
-        self.prompt_messages = True  # NegotiationModel turns this off for backends that never read prompts
         self.done = not self.trials
-        self.error: str | None = None
         self.outcome: str | None = "judged" if self.done else None
 
     def speaker(self) -> str:
@@ -128,14 +110,12 @@ class Vignette:
             raise RuntimeError(f"vignette run {self.run_id} is finished")
         trial = self.trials[self.i]
         sc = self.scenario
-        request = ChatRequest(
-            messages=dp.vignette_messages(sc, trial.item, trial.arm, self.profile.persona) if self.prompt_messages else (),
-            json_schema=dp.judgement_schema(sc.judgement, trial.prompting, sc.reasoning_chars),
-            temperature=self.temperature,
-            max_tokens=self.max_tokens,
-            seed=derive_seed(self.request_rng),
-            fallback=dict(trial.fallback),
-            session=f"{self.run_id}:trial{trial.index}",
+        request = self._request(
+            dp.vignette_messages(sc, trial.item, trial.arm, self.profile.persona) if self.prompt_messages else (),
+            dp.judgement_schema(sc.judgement, trial.prompting, sc.reasoning_chars),
+            derive_seed(self.request_rng),
+            dict(trial.fallback),
+            f"{self.run_id}:trial{trial.index}",
         )
         self.pending = (trial, request)
         return request
@@ -166,7 +146,7 @@ class Vignette:
             value, answer, reasoning = self._value(response.parsed, schema)
         parse_failed = value is None
         fb_value, fb_answer, _ = self._value(trial.fallback, schema)
-        record_calls(self.calls, self.run_id, len(self.turns), response)
+        self._record_calls(len(self.turns), response)
         item = trial.item
         decision = {
             "paradigm": self.scenario.paradigm,
@@ -204,12 +184,6 @@ class Vignette:
             self.done = True
             self.outcome = "judged"
 
-    def fail(self, exc: BaseException) -> None:
-        self.done = True
-        self.pending = None
-        self.outcome = "error"
-        self.error = f"{type(exc).__name__}: {exc}"
-
     # ---- results ------------------------------------------------------------------
     def metrics(self) -> dict[str, Any]:
         per_arm: dict[str, list[float]] = {}
@@ -226,35 +200,4 @@ class Vignette:
         }
 
     def run_fields(self) -> dict[str, Any]:
-        return {
-            "outcome": self.outcome,
-            "agreement": None,
-            "rounds": len(self.turns),
-            "n_turns": len(self.turns),
-            "metrics_json": _j(self.metrics()),
-            "ethics_violations": 0,
-            "parse_failures": sum(bool(t["parse_failed"]) for t in self.turns),
-        }
-
-    def turn_rows(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "turn_index": t["turn_index"],
-                "round": t["round"],
-                "speaker": t["speaker"],
-                "role": t["role"],
-                "action": t["action"],
-                "offer_json": None,
-                "emotion": None,
-                "message": t["message"],
-                "parse_failed": t["parse_failed"],
-                "utility_self": None,
-                "utility_other": None,
-                "decision_json": _j(t["decision"]),
-                "ethics_json": None,
-                "detected_json": None,
-                "belief_json": None,
-                "experts_json": None,
-            }
-            for t in self.turns
-        ]
+        return self._judgement_fields(len(self.turns), self.metrics())
