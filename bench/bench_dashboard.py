@@ -5,7 +5,7 @@ turns plus 252 failed runs without turns, one LLM call per turn, realistic JSON
 columns incl. beliefs and expert reliabilities) straight through DuckDB SQL,
 then times
 
-1. every query each page runs (`simlab.dashboard_queries.StoreReader`), each on
+1. every query each page runs (`simlab.dashboard.StoreReader`), each on
    its own fresh read-only connection, as the dashboard does;
 2. every page rendered server-side with `streamlit.testing.v1.AppTest`, cold
    (query cache cleared) and warm (a rerun, as after a widget change);
@@ -34,7 +34,7 @@ import duckdb
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from simlab.dashboard_queries import RunFilter, StoreReader, check_store  # noqa: E402
+from simlab.dashboard import RunFilter, StoreReader, check_store  # noqa: E402
 from simlab.store import RunStore  # noqa: E402
 
 TURNS_PER_RUN = 20
@@ -97,7 +97,14 @@ def fill(path: Path, n_turns: int) -> dict:
                0 AS ethics_violations, (hash(r, 6) % 3 = 0)::INTEGER AS parse_failures,
                {TURNS_PER_RUN * 400} AS prompt_tokens, {TURNS_PER_RUN * 45} AS completion_tokens,
                2.5 AS wall_s, 2.2 AS llm_s, ? AS spec_json,
-               now()::TIMESTAMP - INTERVAL 2 HOUR + to_milliseconds(r * 140) AS finished_at
+               now()::TIMESTAMP - INTERVAL 2 HOUR + to_milliseconds(r * 140) AS finished_at,
+               'collector' AS role_a, 'lead' AS slot_a,
+               'lead_' || ['vanilla', 'hmm', 'orchestrator', 'game_theory'][1 + (r // 15) % 4] AS agent_a,
+               ['vanilla', 'hmm', 'orchestrator', 'game_theory'][1 + (r // 15) % 4] AS strategy_a,
+               'debtor' AS role_b, 'counterpart' AS slot_b,
+               'counterpart_' || ['cooperative', 'cheating', 'threatening', 'victim'][1 + r % 4] AS agent_b,
+               ['cooperative', 'cheating', 'threatening', 'victim'][1 + r % 4] AS strategy_b,
+               NULL AS condition_name
         FROM range({n_runs}) t(r)
         """,
         [spec],
@@ -173,6 +180,8 @@ def time_queries(path: Path, open_run: str) -> dict[str, dict[str, float]]:
             "group_summary agreement x condition": lambda: r.group_summary(study, metrics["col:agreement"], groups["condition"]),
             "group_summary recovery_rate x cond:pressure": lambda: r.group_summary(
                 study, metrics["metrics:recovery_rate"], groups["cond:pressure"]),
+            "group_summary agreement x lead agent by counterpart agent": lambda: r.group_summary(
+                study, metrics["col:agreement"], groups["agent_a"], groups["agent_b"]),
         },
         "Run explorer": {
             "study_ids": r.study_ids,
@@ -245,7 +254,7 @@ def time_browser(path: Path, open_run: str) -> dict[str, dict[str, float]]:
 
     from playwright.sync_api import sync_playwright
 
-    from simlab.dashboard_launch import streamlit_command
+    from simlab.dashboard.launch import streamlit_command
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

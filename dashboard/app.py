@@ -4,21 +4,19 @@ Start it with ``simlab dashboard [--store PATH] [--port N]``, or directly with
 ``streamlit run dashboard/app.py -- --store PATH`` (``SIMLAB_STORE`` works too).
 
 Pages (dashboard/views/): Studies, Compare conditions, Run explorer, Live
-progress. Queries live in `simlab.dashboard_queries`; this folder holds only
-Streamlit code and is shipped in the wheel as ``simlab/_data/dashboard``.
+progress. Queries and shared page helpers live in `simlab.dashboard`; this
+folder holds only the Streamlit pages and is shipped in the wheel as
+``simlab/_data/dashboard``.
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
+import streamlit as st
+
+from simlab.dashboard import pages as dc
+
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:  # dash_common sits beside this file (no package: see DESIGN.md)
-    sys.path.insert(0, str(HERE))
-
-import streamlit as st  # noqa: E402
-
-import dash_common as dc  # noqa: E402
 
 st.set_page_config(page_title="simlab dashboard", page_icon=":material/science:", layout="wide")
 

@@ -217,7 +217,7 @@ def dashboard(
     port: int = typer.Option(8501, "--port", help="Port on 127.0.0.1."),
 ) -> None:
     """Start the Streamlit dashboard over the run store (read-only)."""
-    from simlab.dashboard_launch import launch
+    from simlab.dashboard.launch import launch
 
     code = launch(store, port)
     if isinstance(code, int) and code:

@@ -1,13 +1,20 @@
-"""Compare conditions: one metric of a study's done runs per group, with 95% CIs and effect sizes."""
+"""Compare conditions: one metric of a study's done runs per group, with 95% CIs and effect sizes.
+
+Group by any run column or condition column (each role's agent and strategy,
+the named condition), optionally split by a second one drawn as colour or
+small multiples; many groups turn the bars horizontal (simlab.dashboard.charts).
+"""
 from __future__ import annotations
 
 import math
 
-import plotly.graph_objects as go
 import streamlit as st
 
-import dash_common as dc
-from simlab.dashboard_queries import add_intervals, effect_sizes_vs, reference_values, stats_backend
+from simlab.dashboard import add_intervals, effect_sizes_vs, reference_values
+from simlab.dashboard import pages as dc
+from simlab.dashboard.charts import compare_figure, forest_figure
+
+NO_BY = "(none)"
 
 st.title("Compare conditions")
 dc.guard_store()
@@ -27,7 +34,7 @@ metric_by_key = {m.key: m for m in metrics}
 group_keys = [g.key for g in groups]
 group_by_key = {g.key: g for g in groups}
 
-c1, c2, c3 = st.columns([2, 2, 1])
+c1, c2, c3, c4 = st.columns([2, 2, 2, 1])
 default_metric = "col:agreement" if "col:agreement" in metric_keys else metric_keys[0]
 metric_key = c1.selectbox(
     "Metric", metric_keys, index=metric_keys.index(default_metric), key="metric",
@@ -36,22 +43,34 @@ metric_key = c1.selectbox(
 )
 group_key = c2.selectbox(
     "Group by", group_keys, index=0, key="group", format_func=lambda k: group_by_key[k].label,
-    help="Run columns and every key of condition_json / agents_json.",
+    help="Run columns, each role's agent and strategy, the named condition, and every key of "
+         "condition_json / agents_json.",
+)
+by_keys = [NO_BY] + [k for k in group_keys if k != group_key]
+by_key = c3.selectbox(
+    "Colour / facet by", by_keys, index=0, key="by",
+    format_func=lambda k: "(nothing)" if k == NO_BY else group_by_key[k].label,
+    help="A second grouping: e.g. the lead strategy on the axis and the counterpart as colour or small multiples.",
 )
 metric = metric_by_key[metric_key]
 group = group_by_key[group_key]
-kind = c3.radio("Plot", ["bar", "box"], horizontal=True, key="plot_kind",
+by = None if by_key == NO_BY else group_by_key[by_key]
+kind = c4.radio("Plot", ["bar", "box"], horizontal=True, key="plot_kind",
                 disabled=metric.binary, help="A rate (0/1 metric) is always drawn as bars.")
 if metric.binary:
     kind = "bar"
+facet = False
+if by is not None:
+    facet = st.radio("Show the second grouping as", ["colour", "small multiples"], horizontal=True,
+                     key="by_layout") == "small multiples"
 
-summary = dc.q("group_summary", study, metric, group)
+summary = dc.q("group_summary", study, metric, group, by) if by is not None else dc.q("group_summary", study, metric, group)
 if summary.empty:
     st.info(f"No done run of `{study}` has a value for {metric.label}.")
     st.stop()
 summary = add_intervals(summary, metric.binary)
 
-names = summary["group"].tolist()
+names = list(dict.fromkeys(summary["group"].tolist()))
 BASELINE_WORDS = ("baseline", "control", "vanilla", "neutral", "none")
 preferred = next((g for w in BASELINE_WORDS for g in names if str(g).lower() == w), None) or next(
     (g for w in BASELINE_WORDS for g in names if w in str(g).lower()), names[0])
@@ -63,42 +82,18 @@ refs = reference_values(metric, config, words)
 rate_refs = refs[refs["show_as"] == "rate"]
 effect_refs = refs[refs["show_as"] == "effect"]
 
-shown = [dc.wrap(g) for g in summary["group"]]  # long condition names break over lines on the axis
-fig = go.Figure()
-if kind == "bar":
-    fig.add_bar(
-        x=shown, y=summary["mean"], name="this lab: mean (95% CI)",
-        error_y=dict(type="data", symmetric=False, array=(summary["ci_high"] - summary["mean"]).fillna(0),
-                     arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
-        text=[f"n={n}" for n in summary["n"]], textposition="inside", insidetextanchor="start", marker_color="#4c78a8",
-    )
-else:
-    for row in summary.itertuples(index=False):
-        fig.add_trace(go.Box(
-            x=[dc.wrap(row.group)], q1=[row.q1], median=[row.median], q3=[row.q3], lowerfence=[row.min],
-            upperfence=[row.max], name=str(row.group), marker_color="#4c78a8", showlegend=False,
-        ))
-    fig.add_scatter(
-        x=shown, y=summary["mean"], mode="markers", name="mean (95% CI)",
-        marker=dict(symbol="diamond", size=9, color="#e45756"),
-        error_y=dict(type="data", symmetric=False, array=(summary["ci_high"] - summary["mean"]).fillna(0),
-                     arrayminus=(summary["mean"] - summary["ci_low"]).fillna(0)),
-    )
-if not rate_refs.empty:
-    fig.add_bar(x=[dc.wrap(label) for label in rate_refs["label"]], y=rate_refs["value"], name="published reference",
-                marker_color="#f58518", marker_pattern_shape="/", hovertext=rate_refs["source"])
-fig.update_layout(
-    height=420, margin=dict(l=10, r=10, t=40, b=10), title=f"{metric.label} by {group.label} · {study}",
-    yaxis_title=metric.label + (" (rate)" if metric.binary else ""), xaxis_title=group.label,
-    xaxis_type="category", legend=dict(orientation="h", y=1.02, x=1, xanchor="right", yanchor="bottom"),
-)
-if metric.binary:
-    fig.update_yaxes(range=[0, 1.05])
+title = f"{metric.label} by {group.label}" + (f" and {by.label}" if by is not None else "") + f" · {study}"
+fig = compare_figure(summary, metric_label=metric.label, group_label=group.label, title=title, binary=metric.binary,
+                     kind=kind, by_label=by.label if by is not None else None, facet=facet, references=rate_refs)
 st.plotly_chart(fig, key="compare_chart")
+if facet and not rate_refs.empty:
+    st.caption("Published reference rates are drawn in the colour layout and listed below.")
 
 st.markdown("**Per group**")
+summary_columns = ["group"] + (["by"] if by is not None else []) + ["n", "mean", "ci_low", "ci_high", "sd", "min",
+                                                                    "q1", "median", "q3", "max"]
 st.dataframe(
-    summary[["group", "n", "mean", "ci_low", "ci_high", "sd", "min", "q1", "median", "q3", "max"]],
+    summary[summary_columns].rename(columns={"by": by.label} if by is not None else {}),
     hide_index=True, key="summary_table",
     column_config={c: st.column_config.NumberColumn(c, format="%.3f")
                    for c in ("mean", "ci_low", "ci_high", "sd", "min", "q1", "median", "q3", "max")},
@@ -106,43 +101,24 @@ st.dataframe(
 
 effects = effect_sizes_vs(summary, baseline, metric.binary)
 effect_name = "Cohen's h" if metric.binary else "Cohen's d"
-st.markdown(f"**Effect sizes against `{baseline}`** ({effect_name}, 95% CI)")
+within = f" within each {by.label}" if by is not None else ""
+st.markdown(f"**Effect sizes against `{baseline}`{within}** ({effect_name}, 95% CI)")
 if effects.empty:
     st.caption("Only one group: nothing to compare against.")
 else:
     effects = effects.rename(columns={"effect": effect_name})
     st.dataframe(
-        effects, hide_index=True, key="effects_table",
+        effects.rename(columns={"by": by.label} if by is not None else {}), hide_index=True, key="effects_table",
         column_config={
             **{c: st.column_config.NumberColumn(c, format="%.3f")
                for c in ("mean", "baseline_mean", "difference", effect_name, "effect_ci_low", "effect_ci_high")},
             "p_value": st.column_config.NumberColumn("p", format="%.4f",
                                                      help="Welch t-test (means) or two-proportion z-test (rates)"),
+            "note": st.column_config.TextColumn("note", help="why an effect size or p-value is missing"),
         },
     )
 if not effects.empty or not effect_refs.empty:
-    forest = go.Figure()
-    if not effects.empty:
-        forest.add_scatter(
-            x=effects[effect_name], y=[dc.wrap(g, 40) for g in effects["group"]], mode="markers",
-            name=f"this lab ({effect_name}, 95% CI)", marker=dict(size=10, color="#4c78a8"),
-            error_x=dict(type="data", symmetric=False,
-                         array=(effects["effect_ci_high"] - effects[effect_name]).fillna(0),
-                         arrayminus=(effects[effect_name] - effects["effect_ci_low"]).fillna(0)),
-        )
-    if not effect_refs.empty:
-        point = effect_refs["value"].fillna((effect_refs["low"] + effect_refs["high"]) / 2)
-        forest.add_scatter(
-            x=point, y=[dc.wrap(label, 40) for label in effect_refs["label"]], mode="markers", name="published reference",
-            marker=dict(size=11, symbol="star", color="#f58518"), hovertext=effect_refs["source"],
-            error_x=dict(type="data", symmetric=False, array=(effect_refs["high"] - point).fillna(0),
-                         arrayminus=(point - effect_refs["low"]).fillna(0)),
-        )
-    forest.add_vline(x=0, line_dash="dot", line_color="gray")
-    forest.update_layout(height=120 + 34 * (len(effects) + len(effect_refs)), margin=dict(l=10, r=10, t=30, b=10),
-                         xaxis_title=effect_name, title=f"{effect_name} against {baseline}",
-                         legend=dict(orientation="h", y=-0.35))
-    st.plotly_chart(forest, key="forest_chart")
+    st.plotly_chart(forest_figure(effects, effect_name, baseline, effect_refs), key="forest_chart")
 
 if not refs.empty:
     with st.expander(f"Published reference values for this study ({len(refs)})", expanded=not (rate_refs.empty and effect_refs.empty)):
@@ -152,7 +128,8 @@ if not refs.empty:
                      column_config={"url": st.column_config.LinkColumn("link"), "show_as": "drawn as"})
 
 notes = [f"Only runs with status `done`. CIs: {'Wilson' if metric.binary else 'Student t'} 95%.",
-         f"Statistics: {stats_backend()}."]
+         "Statistics: simlab.stats (Wilson / Student t intervals, Cohen's d with Welch's t, "
+         "Cohen's h with the two-proportion z test)."]
 if any(isinstance(x, float) and math.isnan(x) for x in summary["ci_low"]):
     notes.append("Groups with n < 2 have no interval.")
 st.caption(" ".join(notes))

@@ -4,7 +4,7 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-import dash_common as dc
+from simlab.dashboard import pages as dc
 
 st.title("Live progress")
 dc.guard_store()

@@ -8,9 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from plotly.subplots import make_subplots
 
-import dash_common as dc
-from simlab.emotion.labels import EKMAN7
-from simlab.dashboard_queries import (
+from simlab.dashboard import (
     RunFilter,
     belief_frame,
     format_offer,
@@ -19,6 +17,8 @@ from simlab.dashboard_queries import (
     reservation_values,
     roles_of,
 )
+from simlab.dashboard import pages as dc
+from simlab.emotion.labels import EKMAN7
 
 PAGE_SIZE = 100
 ROLE_COLOURS = ("#4c78a8", "#e45756", "#54a24b", "#b279a2")

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-import dash_common as dc
+from simlab.dashboard import pages as dc
 
 st.title("Studies")
 dc.guard_store()

@@ -17,7 +17,8 @@ from pathlib import Path
 from simlab.errors import ConfigError, SimlabError
 from simlab.store.store import DEFAULT_STORE
 
-_PKG = Path(__file__).resolve().parent
+_PKG = Path(__file__).resolve().parents[1]
+"""The simlab package folder (the wheel's package data lies under it)."""
 
 
 def app_path() -> Path:

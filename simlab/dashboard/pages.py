@@ -1,9 +1,10 @@
-"""Shared pieces of the dashboard pages: the store path, cached read-only queries, guards.
+"""Streamlit helpers shared by the dashboard pages: the store path, cached read-only queries, guards, formatting.
 
 Every query goes through `q(...)`, cached per store fingerprint (mtime, size,
 WAL size): while a study writes, each committed batch changes the fingerprint
 and the next rerun reads fresh data; otherwise reruns from widget changes are
-served from the cache. Nothing here holds a DuckDB connection.
+served from the cache. Nothing here holds a DuckDB connection. The pages
+import this module as ``from simlab.dashboard import pages as dc``.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from simlab.dashboard_queries import StoreReader, StoreStatus, check_store, store_fingerprint
+from simlab.dashboard.connection import StoreStatus, check_store, store_fingerprint
+from simlab.dashboard.reader import StoreReader
 from simlab.errors import StoreError
 from simlab.store.store import DEFAULT_STORE
 
@@ -106,13 +108,6 @@ def fmt_duration(seconds: float | None) -> str:
     if seconds < 86400:
         return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60):02d} min"
     return f"{int(seconds // 86400)} d {int(seconds % 86400 // 3600):02d} h"
-
-
-def wrap(text: str, width: int = 24) -> str:
-    """Break a long axis label into lines (plotly's <br>)."""
-    import textwrap
-
-    return "<br>".join(textwrap.wrap(str(text), width)) or str(text)
 
 
 def fmt_count(n: Any) -> str:

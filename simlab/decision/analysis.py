@@ -4,8 +4,8 @@ Defines the loaders `load_advisory` (one row per advisory run) and
 `load_trials` (one row per vignette trial), the summaries
 `advisory_summary`, `advisory_contrasts`, `vignette_summary`,
 `vignette_contrasts`, `vignette_trends`, `pooled` (inverse-variance fixed-effect
-combination of contrasts that share a pool label) and `parse_failure_table`,
-plus `wilson` and `mean_ci`. `simlab.report.decision` renders them.
+combination of contrasts that share a pool label) and `parse_failure_table`;
+intervals, effect sizes and tests come from `simlab.stats`. `simlab.report.decision` renders them.
 
 Rules: unparseable judgements are kept in every table as counts and left out
 of the estimates (their stored value is null); literature values are only
@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from simlab.stats import cohens_d, cohens_h, fisher_exact_2x2, hedges_g, holm, welch_t
+from simlab.stats import cohens_d, cohens_h, fisher_exact_2x2, hedges_g, holm, mean_ci, welch_t, wilson_interval
 from simlab.stats._validation import InsufficientDataError
 from simlab.store.store import RunStore
 
@@ -30,29 +30,6 @@ ADVISOR_ORDER = ("NA", "MA", "SEMA")
 
 
 # --------------------------------------------------------------------------- helpers
-def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval of k successes in n."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (max(0.0, centre - half), min(1.0, centre + half))
-
-
-def mean_ci(x: Any) -> tuple[float, float, float]:
-    """(mean, low, high) with a t interval; NaNs ignored."""
-    a = np.asarray(x, dtype=float)
-    a = a[~np.isnan(a)]
-    if a.size == 0:
-        return (math.nan, math.nan, math.nan)
-    m = float(a.mean())
-    if a.size < 2:
-        return (m, math.nan, math.nan)
-    h = float(sps.t.ppf(0.975, a.size - 1) * a.std(ddof=1) / math.sqrt(a.size))
-    return (m, m - h, m + h)
-
-
 def _holm_column(p: pd.Series) -> pd.Series:
     vals = p.to_numpy(dtype=float)
     out = np.full_like(vals, np.nan)
@@ -195,11 +172,11 @@ def advisory_summary(df: pd.DataFrame) -> pd.DataFrame:
                     "n": n,
                     "harmful": k,
                     "harmful_rate": k / n if n else math.nan,
-                    "harmful_ci": wilson(k, n),
+                    "harmful_ci": wilson_interval(k, n),
                     "shifted": ks,
                     "shift_n": ns,
                     "shifted_rate": ks / ns if ns else math.nan,
-                    "shifted_ci": wilson(ks, ns),
+                    "shifted_ci": wilson_interval(ks, ns),
                     "harmful_rating_shift": mean_ci(g["harmful_rating_shift"]),
                     "tactics_per_run": float(g["n_tactic_uses"].mean()),
                     "parse_failures": int(g["parse_failures"].sum()),
@@ -328,12 +305,12 @@ def vignette_summary(trials: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> 
             }
             if kind == "yes_no":
                 k = int(v.sum())
-                row["mean"] = (k / v.size if v.size else math.nan, *wilson(k, int(v.size)))
+                row["mean"] = (k / v.size if v.size else math.nan, *wilson_interval(k, int(v.size)))
             else:
                 row["mean"] = mean_ci(v)
             for col in ("correct", "pulled"):
                 c = g[col].dropna()
-                row[col] = (float(c.mean()), *wilson(int(c.sum()), int(c.size))) if c.size else (math.nan, math.nan, math.nan)
+                row[col] = (float(c.mean()), *wilson_interval(int(c.sum()), int(c.size))) if c.size else (math.nan, math.nan, math.nan)
             rows.append(row)
     return pd.DataFrame(rows)
 

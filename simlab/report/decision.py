@@ -31,7 +31,7 @@ import pandas as pd
 
 from simlab.decision import analysis as an
 from simlab.errors import StoreError
-from simlab.stats import ForestRow, forest_plot, h_from_proportions
+from simlab.stats import ForestRow, forest_plot, h_from_proportions, wilson_interval
 from simlab.stats.references import REFERENCES, ReferenceValue, Source, get_reference
 from simlab.store.store import RunStore
 
@@ -256,7 +256,7 @@ def _advisory_report(store: RunStore, study_id: str, out: Path) -> list[str]:
                       _a=df["advisor_type"].map(lambda x: an._advisor_key(x)[0]))
     for (_, _, scenario, adv), g in keyed.groupby(["_s", "_a", "scenario", "advisor_type"], sort=True):
         hc = g["harmful_choice"].dropna()
-        per.append([scenario, adv, int(hc.size), _ci(hc.mean() if hc.size else math.nan, *an.wilson(int(hc.sum()), int(hc.size)), digits=2),
+        per.append([scenario, adv, int(hc.size), _ci(hc.mean() if hc.size else math.nan, *wilson_interval(int(hc.sum()), int(hc.size)), digits=2),
                     _f(float(g["harmful_rating_shift"].mean()), 2)])
     lines += ["## Per scenario", ""] + _table(["scenario", "advisor", "n", "harmful choice [95% CI]", "mean harmful rating shift"], per) + [""]
     n_fail = int(df["parse_failures"].sum())

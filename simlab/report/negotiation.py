@@ -17,33 +17,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
-from simlab.stats import cohens_h, fisher_exact_2x2, hedges_g, holm, welch_t
+from simlab.stats import cohens_h, fisher_exact_2x2, hedges_g, holm, mean_ci, welch_t, wilson_interval
 from simlab.stats._validation import InsufficientDataError
 from simlab.store.store import RunStore
-
-
-def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
-    """Wilson score interval of a proportion."""
-    if n == 0:
-        return (math.nan, math.nan)
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return (centre - half, centre + half)
-
-
-def mean_ci(x: np.ndarray) -> tuple[float, float, float]:
-    x = np.asarray(x, dtype=float)
-    x = x[~np.isnan(x)]
-    if len(x) == 0:
-        return (math.nan, math.nan, math.nan)
-    m = float(x.mean())
-    if len(x) < 2:
-        return (m, math.nan, math.nan)
-    h = float(sps.t.ppf(0.975, len(x) - 1) * x.std(ddof=1) / math.sqrt(len(x)))
-    return (m, m - h, m + h)
 
 
 def load_runs(store: RunStore, study_id: str) -> pd.DataFrame:
@@ -78,7 +55,7 @@ def summary_rows(df: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (domain, strategy), g in df.groupby(["domain", "strategy"], sort=True):
         k, n = int(g["agreement"].sum()), len(g)
-        lo, hi = wilson(k, n)
+        lo, hi = wilson_interval(k, n)
         rows.append(
             {
                 "domain": domain,

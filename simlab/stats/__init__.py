@@ -2,11 +2,16 @@
 
 Modules (one concept each):
 
-- `effect_sizes`: `EffectSize`, `cohens_d`, `hedges_g`, `paired_d`, `cohens_h`
-  with analytic and bootstrap (percentile, BCa) CIs.
+- `effect_sizes`: `EffectSize`, `cohens_d` (and `cohens_d_from_stats`),
+  `hedges_g`, `paired_d`, `cohens_h` with analytic and bootstrap (percentile, BCa) CIs.
+- `intervals`: one group's CI: `wilson_interval` (a proportion), `t_interval`
+  and `mean_ci` (a mean).
 - `bootstrap`: generic seeded `bootstrap_ci` and the interval code.
-- `hypothesis_tests`: `welch_t`, `chi2_independence`, `fisher_exact_2x2`
-  returning `HypothesisTestResult`; `holm` correction.
+- `hypothesis_tests`: `welch_t` (and `welch_t_from_stats`), `two_proportion_z`,
+  `chi2_independence`, `fisher_exact_2x2` returning `HypothesisTestResult`; `holm` correction.
+
+Each interval, effect size and test has exactly one implementation, here;
+reports, the decision analysis and the dashboard call these.
 - `regression`: `logistic_regression` (GLM Binomial) and `mixed_model` (MixedLM).
 - `power`: `n_two_sample_t`, `n_two_proportions` and their power functions.
 - `references`: literature values with sources, drawn beside estimates only.
@@ -21,6 +26,7 @@ from simlab.stats.bootstrap import bootstrap_ci
 from simlab.stats.effect_sizes import (
     EffectSize,
     cohens_d,
+    cohens_d_from_stats,
     cohens_h,
     d_from_stats,
     d_variance,
@@ -37,8 +43,11 @@ from simlab.stats.hypothesis_tests import (
     chi2_independence,
     fisher_exact_2x2,
     holm,
+    two_proportion_z,
     welch_t,
+    welch_t_from_stats,
 )
+from simlab.stats.intervals import mean_ci, t_interval, wilson_interval
 from simlab.stats.power import (
     SampleSizePlan,
     n_two_proportions,
@@ -63,6 +72,7 @@ __all__ = [
     "bootstrap_ci",
     "chi2_independence",
     "cohens_d",
+    "cohens_d_from_stats",
     "cohens_h",
     "d_from_stats",
     "d_variance",
@@ -75,6 +85,7 @@ __all__ = [
     "hedges_j",
     "holm",
     "logistic_regression",
+    "mean_ci",
     "mixed_model",
     "n_two_proportions",
     "n_two_sample_t",
@@ -82,5 +93,9 @@ __all__ = [
     "power_two_proportions",
     "power_two_sample_t",
     "select_references",
+    "t_interval",
+    "two_proportion_z",
     "welch_t",
+    "welch_t_from_stats",
+    "wilson_interval",
 ]

@@ -2,8 +2,9 @@
 
 Defines the `EffectSize` record and:
 
-- `cohens_d` (two independent groups, pooled SD), `hedges_g` (the same with the
-  small-sample correction J), `paired_d` (d_z: mean difference over the SD of
+- `cohens_d` (two independent groups, pooled SD) and `cohens_d_from_stats`
+  (the same from means, SDs and sizes alone, for aggregated tables),
+  `hedges_g` (the same with the small-sample correction J), `paired_d` (d_z: mean difference over the SD of
   the differences) and `cohens_h` (two proportions, arcsine transform);
 - the point formulas they are built from: `d_from_stats`, `hedges_j`,
   `d_variance`, `dz_variance`, `h_from_proportions`.
@@ -52,6 +53,7 @@ __all__ = [
     "CIMethod",
     "EffectSize",
     "cohens_d",
+    "cohens_d_from_stats",
     "cohens_h",
     "d_from_stats",
     "d_variance",
@@ -276,6 +278,37 @@ def cohens_d(
     confidence = check_confidence(confidence)
     xa, ya = _two_group(x, y)
     return _d_with_ci(xa, ya, 1.0, "cohen_d", ci, confidence, n_boot, rng)
+
+
+def cohens_d_from_stats(
+    mean1: float,
+    sd1: float,
+    n1: int,
+    mean2: float,
+    sd2: float,
+    n2: int,
+    *,
+    confidence: float = 0.95,
+) -> EffectSize:
+    """Cohen's d with its analytic CI from summary statistics (first group minus second).
+
+    For tables aggregated elsewhere (a SQL GROUP BY): equals `cohens_d` on the
+    raw data with the same means, ddof=1 SDs and sizes. Only the analytic
+    interval is available (a bootstrap needs the observations).
+
+    Raises:
+        InsufficientDataError: a group has fewer than 2 observations, an SD is
+            not finite, or both groups have zero variance.
+    """
+    confidence = check_confidence(confidence)
+    if n1 < 2 or n2 < 2:
+        raise InsufficientDataError(f"Cohen's d needs at least 2 observations per group, got n1={n1}, n2={n2}")
+    if not (math.isfinite(sd1) and math.isfinite(sd2)):
+        raise InsufficientDataError(f"Cohen's d needs finite SDs, got sd1={sd1}, sd2={sd2}")
+    d = d_from_stats(mean1, sd1, int(n1), mean2, sd2, int(n2))
+    se = math.sqrt(d_variance(d, n1, n2))
+    z = _z(confidence)
+    return EffectSize("cohen_d", float(d), d - z * se, d + z * se, "analytic", confidence, float(se), (int(n1), int(n2)))
 
 
 def hedges_g(

@@ -1,6 +1,7 @@
 """Hypothesis tests returning one small record each, and Holm's correction.
 
-Defines `HypothesisTestResult`, `welch_t`, `chi2_independence`,
+Defines `HypothesisTestResult`, `welch_t` (and `welch_t_from_stats` for
+aggregated tables), `two_proportion_z`, `chi2_independence`,
 `fisher_exact_2x2`, `HolmResult` and `holm`.
 
 Every test reports its statistic, p value, degrees of freedom (None where the
@@ -20,7 +21,7 @@ from numpy.typing import ArrayLike
 from scipy import stats
 
 from simlab.stats._validation import InsufficientDataError, as_vector
-from simlab.stats.effect_sizes import d_from_stats
+from simlab.stats.effect_sizes import d_from_stats, h_from_proportions
 
 Alternative = Literal["two-sided", "less", "greater"]
 
@@ -31,7 +32,9 @@ __all__ = [
     "chi2_independence",
     "fisher_exact_2x2",
     "holm",
+    "two_proportion_z",
     "welch_t",
+    "welch_t_from_stats",
 ]
 
 
@@ -40,12 +43,12 @@ class HypothesisTestResult:
     """Outcome of one hypothesis test.
 
     Attributes:
-        test: "welch_t", "chi2_independence" or "fisher_exact".
+        test: "welch_t", "two_proportion_z", "chi2_independence" or "fisher_exact".
         statistic: t, chi-square, or the sample odds ratio (Fisher).
         p_value: p value for `alternative`.
         df: degrees of freedom (Welch's are fractional); None for Fisher.
         effect_size: the accompanying effect size.
-        effect_size_name: "cohen_d", "cramers_v" or "odds_ratio".
+        effect_size_name: "cohen_d", "cohen_h", "cramers_v" or "odds_ratio".
         n: observations per group (Welch) or the table total (chi-square, Fisher).
         alternative: "two-sided", "less" or "greater".
         details: test-specific extras (means, CI of the mean difference, expected counts ...).
@@ -91,21 +94,43 @@ def welch_t(
     _check_alternative(alternative)
     xa = as_vector(x, "x", min_n=2)
     ya = as_vector(y, "y", min_n=2)
-    n1, n2 = xa.size, ya.size
-    m1, m2 = float(xa.mean()), float(ya.mean())
-    v1, v2 = float(xa.var(ddof=1)), float(ya.var(ddof=1))
+    return _welch(float(xa.mean()), float(xa.var(ddof=1)), xa.size, float(ya.mean()), float(ya.var(ddof=1)), ya.size,
+                  alternative, confidence)
+
+
+def welch_t_from_stats(
+    mean1: float,
+    sd1: float,
+    n1: int,
+    mean2: float,
+    sd2: float,
+    n2: int,
+    *,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+) -> HypothesisTestResult:
+    """`welch_t` from summary statistics (means, ddof=1 SDs, sizes), for tables aggregated elsewhere.
+
+    Raises:
+        InsufficientDataError: a group has fewer than 2 observations, an SD is
+            not finite, or both groups have zero variance.
+    """
+    _check_alternative(alternative)
+    if n1 < 2 or n2 < 2:
+        raise InsufficientDataError(f"Welch's t needs at least 2 observations per group, got n1={n1}, n2={n2}")
+    if not (math.isfinite(sd1) and math.isfinite(sd2)):
+        raise InsufficientDataError(f"Welch's t needs finite SDs, got sd1={sd1}, sd2={sd2}")
+    return _welch(float(mean1), float(sd1) ** 2, int(n1), float(mean2), float(sd2) ** 2, int(n2), alternative, confidence)
+
+
+def _welch(m1: float, v1: float, n1: int, m2: float, v2: float, n2: int, alternative: str, confidence: float) -> HypothesisTestResult:
     a, b = v1 / n1, v2 / n2
     se = math.sqrt(a + b)
     if se == 0.0:
         raise InsufficientDataError("Welch's t is undefined: both groups have zero variance")
     t = (m1 - m2) / se
     df = (a + b) ** 2 / (a**2 / (n1 - 1) + b**2 / (n2 - 1))
-    if alternative == "two-sided":
-        p = 2.0 * stats.t.sf(abs(t), df)
-    elif alternative == "greater":
-        p = stats.t.sf(t, df)
-    else:
-        p = stats.t.cdf(t, df)
+    p = _p_value(stats.t, t, alternative, df)
     q = stats.t.ppf(0.5 + confidence / 2.0, df)
     d = d_from_stats(m1, math.sqrt(v1), n1, m2, math.sqrt(v2), n2)
     return HypothesisTestResult(
@@ -126,6 +151,59 @@ def welch_t(
             "diff_ci_high": m1 - m2 + q * se,
             "confidence": confidence,
         },
+    )
+
+
+def _p_value(dist: Any, statistic: float, alternative: str, *args: float) -> float:
+    if alternative == "two-sided":
+        return float(2.0 * dist.sf(abs(statistic), *args))
+    if alternative == "greater":
+        return float(dist.sf(statistic, *args))
+    return float(dist.cdf(statistic, *args))
+
+
+def two_proportion_z(
+    k1: int,
+    n1: int,
+    k2: int,
+    n2: int,
+    *,
+    alternative: Alternative = "two-sided",
+) -> HypothesisTestResult:
+    """Pooled two-proportion z test of k1/n1 - k2/n2.
+
+    z = (p1 - p2) / sqrt(p (1 - p) (1/n1 + 1/n2)), p = (k1 + k2) / (n1 + n2)
+    (the score test; its square is Pearson's chi-square of the 2x2 table
+    without continuity correction, Agresti 2013, *Categorical Data
+    Analysis*, 3.1). The effect size is Cohen's h.
+
+    Raises:
+        InsufficientDataError: a group is empty, or every outcome is the same
+            (the pooled proportion is 0 or 1, so z is undefined).
+    """
+    _check_alternative(alternative)
+    for name, k, n in (("group 1", k1, n1), ("group 2", k2, n2)):
+        if n < 1:
+            raise InsufficientDataError(f"{name} has no observations")
+        if not 0 <= k <= n:
+            raise ValueError(f"{name}: successes k={k} must lie in [0, n={n}]")
+    p1, p2 = k1 / n1, k2 / n2
+    pooled = (k1 + k2) / (n1 + n2)
+    se = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
+    if se == 0.0:
+        raise InsufficientDataError("the two-proportion z test is undefined: every outcome in both groups is the same")
+    z = (p1 - p2) / se
+    p = _p_value(stats.norm, z, alternative)
+    return HypothesisTestResult(
+        test="two_proportion_z",
+        statistic=float(z),
+        p_value=float(min(1.0, p)),
+        df=None,
+        effect_size=h_from_proportions(p1, p2),
+        effect_size_name="cohen_h",
+        n=(int(n1), int(n2)),
+        alternative=alternative,
+        details={"p1": p1, "p2": p2, "pooled": pooled, "se_diff": se},
     )
 
 

@@ -4,10 +4,17 @@
 (one per turn), `llm_calls` (one per backend call) and `meta` (schema version).
 Columns holding structures (offers, conditions, beliefs) are JSON text so the
 schema stays stable as strategies log more; DuckDB's JSON functions read them.
+The parts of a run's condition (each role's agent and strategy, the named
+condition) are also plain columns (`simlab.store.conditions`), so queries
+group and facet by them.
+
+Version history: 1 (first release); 2 adds the condition columns of `runs`
+(`simlab.store.migrate` upgrades a version-1 store in place); 2 also adds
+`llm_calls.sanitized` (a reply altered to be storable, see `simlab.llm.sanitize`).
 """
 from __future__ import annotations
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 TABLES: dict[str, str] = {
     "meta": """
@@ -60,7 +67,16 @@ TABLES: dict[str, str] = {
             wall_s DOUBLE,
             llm_s DOUBLE,
             spec_json VARCHAR,
-            finished_at TIMESTAMP
+            finished_at TIMESTAMP,
+            role_a VARCHAR,
+            slot_a VARCHAR,
+            agent_a VARCHAR,
+            strategy_a VARCHAR,
+            role_b VARCHAR,
+            slot_b VARCHAR,
+            agent_b VARCHAR,
+            strategy_b VARCHAR,
+            condition_name VARCHAR
         )
     """,
     "turns": """
@@ -98,7 +114,8 @@ TABLES: dict[str, str] = {
             completion_tokens INTEGER,
             latency_s DOUBLE,
             cache_hit BOOLEAN,
-            parse_failed BOOLEAN
+            parse_failed BOOLEAN,
+            sanitized BOOLEAN
         )
     """,
 }

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from dash_fixtures import fill_store
+from dash_fixtures import fill_store, fill_tournament
 
 
 @pytest.fixture(scope="session")
@@ -21,3 +21,10 @@ def app_env(monkeypatch, filled_store):
     path, ids = filled_store
     monkeypatch.setenv("SIMLAB_STORE", str(path))
     return path, ids
+
+
+@pytest.fixture(scope="session")
+def tournament_store(tmp_path_factory) -> tuple[Path, dict]:
+    """A store holding one 32-condition tournament study (8 leads x 4 counterparts x 2 seeds)."""
+    path = tmp_path_factory.mktemp("tournament") / "simlab.duckdb"
+    return path, fill_tournament(path)

@@ -43,8 +43,14 @@ LINES = {
 }
 
 
-def _spec(scenario: str, seed: int, condition: str) -> dict:
+def _spec(scenario: str, seed: int, condition: str, profiles: dict[str, tuple[str, str]],
+          slots: dict[str, str]) -> dict:
+    """A spec_json shaped like `RunSpec.to_json()` (the store derives the condition columns from it)."""
     return {
+        "profiles": {role: {"id": agent, "role": role, "strategy": {"name": strategy, "params": {}}}
+                     for role, (agent, strategy) in profiles.items()},
+        "condition_values": {"scenario": scenario, **{slots[role]: agent for role, (agent, _) in profiles.items()},
+                             "condition": condition},
         "scenario": {
             "id": scenario,
             "domain": "finance",
@@ -80,10 +86,18 @@ def make_run(
     n_turns: int = 8,
     finished_at: datetime | None = None,
     rng: np.random.Generator | None = None,
+    profiles: dict[str, tuple[str, str]] | None = None,
+    slots: dict[str, str] | None = None,
 ) -> RunRecord:
-    """A realistic run with `n_turns` alternating turns (collector first)."""
+    """A realistic run with `n_turns` alternating turns (collector first).
+
+    `profiles` (role -> (agent id, strategy)) and `slots` (role -> the study's
+    agents: key) default to a condition-specific collector and an anxious debtor.
+    """
     rng = rng or np.random.default_rng(seed)
     strategy = {"vanilla": "vanilla", "hmm": "hmm", "orchestrator": "bayes_orchestrator"}.get(condition, condition)
+    profiles = profiles or {"collector": (f"{strategy}-collector", strategy), "debtor": ("anxious-debtor", "vanilla")}
+    slots = slots or {role: role for role in profiles}
     turns, calls = [], []
     belief = np.array([0.4, 0.4, 0.2])
     reliab = np.ones(len(EXPERTS)) / len(EXPERTS)
@@ -139,10 +153,8 @@ def make_run(
         "condition_json": json.dumps({"strategy": strategy, "emotion_space": "ekman7",
                                       "pressure": "high" if seed % 2 else "low"}),
         "seed": seed, "replicate": replicate, "backend": backend, "model": model, "is_llm": backend != "scripted",
-        "agents_json": json.dumps({
-            "collector": {"id": f"{strategy}-collector", "strategy": {"name": strategy, "params": {}}},
-            "debtor": {"id": "anxious-debtor", "strategy": {"name": "vanilla", "params": {}}},
-        }),
+        "agents_json": json.dumps({role: {"id": agent, "strategy": {"name": strat, "params": {}}}
+                                   for role, (agent, strat) in profiles.items()}),
         "status": status, "error": None if status == "done" else "BackendUnavailable: model file missing",
         "outcome": None if status != "done" else ("agreement" if agreement else "walk_away"),
         "agreement": agreement if status == "done" else None,
@@ -161,7 +173,7 @@ def make_run(
         "ethics_violations": 0, "parse_failures": parse_failures,
         "prompt_tokens": sum(c["prompt_tokens"] for c in calls), "completion_tokens": sum(c["completion_tokens"] for c in calls),
         "wall_s": 0.4 + 0.01 * n_turns, "llm_s": 0.05 * n_turns,
-        "spec_json": json.dumps(_spec(scenario, seed, condition)),
+        "spec_json": json.dumps(_spec(scenario, seed, condition, profiles, slots)),
         "finished_at": finished_at or datetime(2025, 11, 20, 10, 0, 0),
     }
     return RunRecord(run=run, turns=turns, llm_calls=calls)
@@ -208,3 +220,29 @@ def fill_store(path: Path) -> dict:
     ])
     return {"study": "debt-emotions", "live": "live-study", "manipulation": "manipulation-check", "orchestrator_run": "run-debt-orchestrator-03",
             "failed_run": "run-failed-01"}
+
+
+LEADS = ("lead_vanilla", "lead_neutral", "lead_random_emotion", "lead_game_theoretic", "lead_hmm_game_theory",
+         "lead_coherence", "lead_bayesian_orchestrator", "lead_eq_negotiator")
+COUNTERPARTS = ("counterpart_cooperative", "counterpart_cheating", "counterpart_threatening", "counterpart_victim")
+
+
+def fill_tournament(path: Path, seeds: int = 2) -> dict:
+    """A tournament study: 8 lead strategies x 4 counterparts (32 conditions) x `seeds`, in a fresh store."""
+    store = RunStore(path)
+    rng = np.random.default_rng(11)
+    store.upsert_study("tournament", "Every lead strategy against every counterpart type",
+                       {"study": "tournament", "agents": {"lead": list(LEADS), "counterpart": list(COUNTERPARTS)}},
+                       "experiments/emotion_benchmark.yaml", len(LEADS) * len(COUNTERPARTS) * seeds)
+    records = []
+    for lead in LEADS:
+        for counterpart in COUNTERPARTS:
+            for seed in range(1, seeds + 1):
+                records.append(make_run(
+                    f"t-{lead}-{counterpart}-{seed}", "tournament", condition=f"{lead} vs {counterpart}", seed=seed,
+                    n_turns=4, rng=rng, profiles={"collector": (lead, lead.removeprefix("lead_")),
+                                                  "debtor": (counterpart, counterpart.removeprefix("counterpart_"))},
+                    slots={"collector": "lead", "debtor": "counterpart"},
+                ))
+    store.write_runs(records)
+    return {"study": "tournament", "leads": LEADS, "counterparts": COUNTERPARTS, "seeds": seeds}

@@ -1,6 +1,6 @@
 """End to end: `simlab dashboard`'s streamlit server in headless Chromium (Playwright).
 
-Starts the app with the command `simlab.dashboard_launch.launch` runs, on a
+Starts the app with the command `simlab.dashboard.launch.launch` runs, on a
 free 127.0.0.1 port over the test store, opens the run explorer, picks a run
 and checks its transcript renders. The screenshot goes to tmp_path and to
 docs/run_explorer.png (shown in the README).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from simlab.dashboard_launch import streamlit_command
+from simlab.dashboard.launch import streamlit_command
 
 CHROMIUM = Path("/usr/bin/chromium")
 DOCS = Path(__file__).resolve().parents[2] / "docs"
@@ -122,7 +122,7 @@ def test_run_explorer_in_chromium(server, tmp_path):
 
 def test_launch_serves_the_app_on_localhost(filled_store):
     """`launch` (what `simlab dashboard` calls) starts a server that answers on 127.0.0.1."""
-    from simlab.dashboard_launch import launch
+    from simlab.dashboard.launch import launch
 
     path, _ = filled_store
     port = _free_port()

@@ -238,7 +238,6 @@ def test_app_runs_from_the_wheel_location(app_env, tmp_path, monkeypatch):
 
     copy = tmp_path / "simlab" / "_data" / "dashboard"
     shutil.copytree(APP.parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.delitem(sys.modules, "dash_common", raising=False)  # import the copy's helpers, not the repo's
     monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p).resolve() != APP.parent.resolve()])
     at = AppTest.from_file(str(copy / "app.py"), default_timeout=60).run()
     assert_clean(at)
@@ -246,4 +245,53 @@ def test_app_runs_from_the_wheel_location(app_env, tmp_path, monkeypatch):
     at.switch_page("views/runs.py").run()
     assert_clean(at)
     assert at.title[0].value == "Run explorer"
-    assert Path(sys.modules["dash_common"].__file__).parent == copy
+    assert "dash_common" not in sys.modules  # the pages import simlab.dashboard, not a module beside them
+    assert not any(p and Path(p).resolve() == copy.resolve() for p in sys.path)  # no sys.path edits
+
+
+# ---------------------------------------------------------------- many conditions
+def _chart(at: AppTest, key: str) -> dict:
+    """The plotly figure (as JSON) of the chart with `key`."""
+    import json
+
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        if key in el.proto.id or el.proto.id.endswith(key):
+            return spec
+    charts = at.get("plotly_chart")
+    assert charts, "no plotly chart on the page"
+    return json.loads(charts[0].proto.spec)
+
+
+def test_compare_page_with_32_conditions_stays_readable(tournament_store, monkeypatch):
+    path, t = tournament_store
+    monkeypatch.setenv("SIMLAB_STORE", str(path))
+    at = open_page("views/compare.py", {"study": t["study"]})
+    assert_clean(at)
+    summary = frame(at, "group", "ci_low", "q1")
+    assert len(summary) == 32 and summary["group"].is_unique
+    fig = _chart(at, "compare_chart")
+    bars = fig["data"][0]
+    assert bars["orientation"] == "h" and len(set(bars["y"])) == 32  # one distinct row per condition
+    assert all(len(line) <= 28 for label in bars["y"] for line in label.split("<br>"))
+    assert fig["layout"]["height"] >= 32 * 22
+
+    # lead agent on the axis, counterpart as colour: 4 traces of 8 bars, 32 distinct (lead, counterpart) rows
+    at.selectbox(key="group").select("agent_a").run()
+    at.selectbox(key="by").select("agent_b").run()
+    assert_clean(at)
+    summary = frame(at, "group", "counterpart agent", "ci_low")
+    assert len(summary) == 32 and not summary.duplicated(["group", "counterpart agent"]).any()
+    fig = _chart(at, "compare_chart")
+    assert sorted(tr["name"] for tr in fig["data"]) == sorted(t["counterparts"])
+    assert all(len(set(tr["y"])) == 8 for tr in fig["data"])
+    effects = frame(at, "baseline_mean", "counterpart agent")
+    assert len(effects) == 7 * 4 and set(effects["counterpart agent"]) == set(t["counterparts"])
+    assert at.selectbox(key="baseline").value == "lead_vanilla"
+
+    at.radio(key="by_layout").set_value("small multiples").run()
+    assert_clean(at)
+    fig = _chart(at, "compare_chart")
+    assert {"xaxis4", "yaxis4"} <= set(fig["layout"]) and len(fig["data"]) == 4
+    titles = {a["text"] for a in fig["layout"]["annotations"]}
+    assert titles == {f"counterpart agent: {c}" for c in t["counterparts"]}

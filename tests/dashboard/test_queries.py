@@ -1,4 +1,4 @@
-"""`simlab.dashboard_queries`: store checks, read-only access under a writer, metrics, statistics."""
+"""`simlab.dashboard`: store checks, read-only access under a writer, metrics, statistics."""
 from __future__ import annotations
 
 import json
@@ -13,25 +13,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simlab.dashboard_launch import app_path, streamlit_command
-from simlab.dashboard_queries import (
+from simlab.dashboard import (
     Metric,
     RunFilter,
     StoreReader,
     add_intervals,
     belief_frame,
     check_store,
-    cohens_d,
-    cohens_h,
     effect_sizes_vs,
     offer_trajectories,
     read_connection,
-    reliability_frame,
     reference_values,
+    reliability_frame,
     reservation_values,
-    stats_backend,
-    wilson_interval,
 )
+from simlab.dashboard.launch import app_path, streamlit_command
 from simlab.errors import SimlabError, StoreError
 from simlab.store import RunStore
 from simlab.store.schema import SCHEMA_VERSION
@@ -199,11 +195,13 @@ def test_group_summary_matches_pandas(filled_store):
 
 # ---------------------------------------------------------------- statistics
 def test_intervals_and_effect_sizes_known_values():
+    from simlab.stats import cohens_d_from_stats, cohens_h, wilson_interval
+
     lo, hi = wilson_interval(8, 10)
     assert math.isclose(lo, 0.4902, abs_tol=1e-3) and math.isclose(hi, 0.9433, abs_tol=1e-3)
-    d, dlo, dhi = cohens_d(1.0, 1.0, 20, 0.5, 1.0, 20)
-    assert math.isclose(d, 0.5) and dlo < 0.5 < dhi
-    h, _, _ = cohens_h(0.5, 30, 0.25, 32)  # rates of 0/1 outcomes: p * n is a count
+    d = cohens_d_from_stats(1.0, 1.0, 20, 0.5, 1.0, 20)
+    assert math.isclose(d.estimate, 0.5) and d.ci_low < 0.5 < d.ci_high
+    h = cohens_h(15, 30, 8, 32).estimate  # rates of 0/1 outcomes: p * n is a count
     assert math.isclose(h, 2 * math.asin(math.sqrt(0.5)) - 2 * math.asin(math.sqrt(0.25)))
     summary = pd.DataFrame({"group": ["a", "b"], "n": [10, 10], "mean": [0.5, 0.8], "sd": [0.1, 0.1],
                             "min": 0, "q1": 0, "median": 0, "q3": 0, "max": 1})
@@ -216,16 +214,35 @@ def test_intervals_and_effect_sizes_known_values():
     assert math.isclose(rates.loc[0, "effect"], 2 * math.asin(math.sqrt(0.8)) - 2 * math.asin(math.sqrt(0.5)))
 
 
-def test_effect_sizes_agree_with_simlab_stats_when_present():
-    es = pytest.importorskip("simlab.stats.effect_sizes")
-    assert stats_backend() == "simlab.stats.effect_sizes"
+def test_effect_sizes_agree_with_simlab_stats_on_the_raw_data():
+    """The page's effect sizes from group summaries equal simlab.stats on the observations themselves."""
+    from scipy import stats as sps
+    from statsmodels.stats.proportion import proportions_ztest
+
+    from simlab.stats import cohens_d, cohens_h
+
     x = np.array([0.2, 0.5, 0.4, 0.9, 0.7, 0.3])
     y = np.array([0.1, 0.2, 0.4, 0.3, 0.2, 0.5, 0.1])
-    want = es.cohens_d(x, y)
-    got = cohens_d(x.mean(), x.std(ddof=1), len(x), y.mean(), y.std(ddof=1), len(y))
-    np.testing.assert_allclose(got, (want.estimate, want.ci_low, want.ci_high))
-    want_h = es.cohens_h(7, 10, 3, 12)
-    np.testing.assert_allclose(cohens_h(0.7, 10, 0.25, 12), (want_h.estimate, want_h.ci_low, want_h.ci_high))
+    summary = pd.DataFrame({"group": ["x", "y"], "n": [x.size, y.size], "mean": [x.mean(), y.mean()],
+                            "sd": [x.std(ddof=1), y.std(ddof=1)]})
+    got = effect_sizes_vs(summary, "y", binary=False).iloc[0]
+    want = cohens_d(x, y)
+    np.testing.assert_allclose([got["effect"], got["effect_ci_low"], got["effect_ci_high"]],
+                               [want.estimate, want.ci_low, want.ci_high])
+    assert got["p_value"] == pytest.approx(sps.ttest_ind(x, y, equal_var=False).pvalue) and got["note"] == ""
+    rates = pd.DataFrame({"group": ["a", "b"], "n": [10, 12], "mean": [0.7, 0.25], "sd": [0.0, 0.0]})
+    got = effect_sizes_vs(rates, "b", binary=True).iloc[0]
+    want_h = cohens_h(7, 10, 3, 12)
+    np.testing.assert_allclose([got["effect"], got["effect_ci_low"], got["effect_ci_high"]],
+                               [want_h.estimate, want_h.ci_low, want_h.ci_high])
+    assert got["p_value"] == pytest.approx(proportions_ztest([7, 3], [10, 12])[1])
+
+
+def test_effect_sizes_say_why_a_comparison_is_missing():
+    summary = pd.DataFrame({"group": ["a", "b", "c"], "n": [1, 5, 4], "mean": [0.5, 0.5, 0.5], "sd": [math.nan, 0.0, 0.0]})
+    eff = effect_sizes_vs(summary, "b", binary=False).set_index("group")
+    assert math.isnan(eff.loc["a", "effect"]) and "at least 2 observations" in eff.loc["a", "note"]
+    assert math.isnan(eff.loc["c", "p_value"]) and "zero variance" in eff.loc["c", "note"]
 
 
 # ---------------------------------------------------------------- references
@@ -296,7 +313,7 @@ def test_run_filter_and_paging(filled_store):
 
 # ---------------------------------------------------------------- launch
 def test_app_path_prefers_the_wheel_copy(tmp_path, monkeypatch):
-    import simlab.dashboard_launch as dl
+    import simlab.dashboard.launch as dl
 
     pkg = tmp_path / "site-packages" / "simlab"
     (pkg / "_data" / "dashboard").mkdir(parents=True)
@@ -309,7 +326,7 @@ def test_app_path_prefers_the_wheel_copy(tmp_path, monkeypatch):
 
 
 def test_launch_rejects_a_bad_port(tmp_path):
-    from simlab.dashboard_launch import launch
+    from simlab.dashboard.launch import launch
     from simlab.errors import ConfigError
 
     with pytest.raises(ConfigError, match="--port"):
@@ -323,3 +340,55 @@ def test_launch_command_binds_localhost_and_passes_the_store(tmp_path):
     assert cmd[cmd.index("--server.port") + 1] == "8765"
     assert cmd[-3:] == ["--", "--store", str((tmp_path / "s.duckdb").resolve())]
     assert app_path().name == "app.py" and app_path().is_file()
+
+
+# ---------------------------------------------------------------- conditions as columns
+def test_condition_columns_are_written_from_the_spec(tournament_store):
+    path, t = tournament_store
+    runs = _raw(path, "SELECT * FROM runs WHERE study_id = 'tournament'")
+    assert len(runs) == 32 * t["seeds"]
+    assert set(runs["slot_a"]) == {"lead"} and set(runs["slot_b"]) == {"counterpart"}
+    assert set(runs["role_a"]) == {"collector"} and set(runs["role_b"]) == {"debtor"}
+    assert set(runs["agent_a"]) == set(t["leads"]) and set(runs["agent_b"]) == set(t["counterparts"])
+    assert (runs["condition"] == runs["agent_a"] + " vs " + runs["agent_b"]).all()  # the label stays for display
+    assert (runs["strategy_a"] == runs["agent_a"].str.removeprefix("lead_")).all()
+    assert (runs["condition_name"] == runs["condition"]).all()
+
+
+def test_group_by_lead_and_counterpart_columns(tournament_store):
+    path, t = tournament_store
+    reader = StoreReader(path)
+    groups = {g.key: g for g in reader.group_options("tournament")}
+    assert groups["agent_a"].label == "lead agent" and groups["strategy_b"].label == "counterpart strategy"
+    assert list(groups)[:2] == ["condition", "agent_a"]  # the combined label stays the default
+    metrics = {m.key: m for m in reader.metric_catalog("tournament")}
+    got = reader.group_summary("tournament", metrics["col:utility_a"], groups["agent_a"], groups["agent_b"])
+    assert len(got) == 32 and not got.duplicated(["group", "by"]).any()
+    assert set(got["group"]) == set(t["leads"]) and set(got["by"]) == set(t["counterparts"])
+    raw = _raw(path, "SELECT agent_a, agent_b, utility_a FROM runs WHERE study_id = 'tournament' AND status = 'done'")
+    want = raw.groupby(["agent_a", "agent_b"])["utility_a"].agg(["count", "mean"])
+    got = got.set_index(["group", "by"]).loc[want.index]
+    np.testing.assert_allclose(got["n"], want["count"])
+    np.testing.assert_allclose(got["mean"], want["mean"])
+    # a JSON-path grouping as the second one: its parameter does not clash with the first's
+    by_json = reader.group_summary("tournament", metrics["col:utility_a"], groups["cond:strategy"], groups["strategy:debtor"])
+    assert len(by_json) == 32 and set(by_json["by"]) == {c.removeprefix("counterpart_") for c in t["counterparts"]}
+
+
+def test_effect_sizes_within_each_level_of_the_second_grouping():
+    summary = pd.DataFrame({"group": ["a", "b", "a", "b"], "by": ["x", "x", "y", "y"], "n": [10] * 4,
+                            "mean": [0.5, 0.8, 0.5, 0.2], "sd": [0.1] * 4})
+    eff = effect_sizes_vs(summary, "a", binary=False)
+    assert list(eff["by"]) == ["x", "y"] and list(eff["group"]) == ["b", "b"]
+    np.testing.assert_allclose(eff["effect"], [3.0, -3.0])
+
+
+def test_short_labels_stay_distinct_and_short():
+    from simlab.dashboard.layout import short_labels, use_horizontal
+
+    labels = [f"lead_bayesian_orchestrator vs counterpart_{k}" for k in ("cooperative", "cheating", "threatening", "victim")]
+    labels += [f"lead_{i:02d}_strategy_with_a_very_long_name_and_more vs counterpart_same_long_suffix" for i in range(30)]
+    shown = short_labels(labels)
+    assert len(set(shown)) == len(labels)
+    assert all(len(line) <= 28 for s in shown for line in s.split("<br>")) and all(s.count("<br>") <= 1 for s in shown)
+    assert use_horizontal(labels) and not use_horizontal(["vanilla", "hmm"])

@@ -7,7 +7,8 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from simlab.report import build_report
-from simlab.report.negotiation import mean_ci, wilson
+from simlab.stats import mean_ci
+from simlab.stats import wilson_interval as wilson
 from simlab.store.store import RunStore
 from simlab.sweep.runner import run_study
 
