@@ -9,7 +9,8 @@ names the case but not the file's location. `evaluate` is the small expression
 language of `set` (numbers, column names, + - * / // % **, comparisons,
 ``a if c else b``, min / max / abs / round / int / float); it walks the syntax
 tree and runs no other code. `CaseError` is a value a case cannot take; the
-study expansion turns it into a failure of that case's run alone.
+study expansion turns it into a failure of that case's run alone (the spec keeps
+the message in ``case_bank.error``, read back with `case_error`).
 """
 from __future__ import annotations
 
@@ -31,6 +32,12 @@ from simlab.errors import ConfigError
 
 class CaseError(ConfigError):
     """One case of a bank cannot be applied (a bad value, an unknown column): only its run fails."""
+
+
+def case_error(scenario: dict[str, Any]) -> str | None:
+    """Why this run's case could not be applied (set by the study expansion), or None."""
+    bank = scenario.get("case_bank")
+    return bank.get("error") if isinstance(bank, dict) else None
 
 
 def _number(value: Any) -> Any:

@@ -121,7 +121,9 @@ def test_an_out_of_range_value_fails_only_its_own_run_naming_file_row_and_column
     assert len(specs) == 3
     err = specs[1].scenario["case_bank"]["error"]
     assert "bank.csv" in err and "row 2" in err and "line 3" in err and "column 'debtor_reservation'" in err
-    with pytest.raises(ValueError, match="column 'debtor_reservation'"):
+    from simlab.engine.cases import CaseError
+
+    with pytest.raises(CaseError, match="column 'debtor_reservation'"):
         specs[1].scenario_model()
     specs[0].scenario_model()  # the other cases are fine
     assert "case_bank" not in specs[2].scenario or specs[2].scenario["case_bank"] is None
@@ -177,3 +179,14 @@ def test_expressions_run_no_other_code(expr):
 
     with pytest.raises(ValueError):
         evaluate(expr, {"t": 5, "name": "alice"})
+
+
+def test_a_study_with_a_bad_first_case_runs_the_others(tmp_path):
+    from simlab.sweep.runner import run_study
+
+    bad = GOOD.replace("a,5,40,0.1,30", "a,5,40,1.5,30")  # seed 0: the first run of its cell
+    p = bank_study(tmp_path, bad)
+    result = run_study(p, store_path=tmp_path / "store.duckdb", cache_path=None)
+    assert (result.planned, result.ran, result.failed) == (3, 3, 1)
+    assert len(result.errors) == 1 and "CaseError" in result.errors[0] and "row 1 (line 2, case a)" in result.errors[0]
+    assert "column 'debtor_reservation'" in result.errors[0]
