@@ -33,15 +33,21 @@ def reply_fields(decision: "Decision") -> tuple[str, ...]:
 
 
 def turn_schema(
-    issues: dict[str, tuple[float, float]], emotions: tuple[str, ...], fields: tuple[str, ...] = FIELDS
+    issues: dict[str, tuple[float, float]],
+    emotions: tuple[str, ...],
+    fields: tuple[str, ...] = FIELDS,
+    choices: dict[str, list[str]] | None = None,
 ) -> dict[str, Any]:
     """The schema for a turn over `issues` (name -> (low, high)) showing one of `emotions`.
+
+    `choices` names the discrete issues and their labels: their offer value is
+    a string from that enum instead of a number.
 
     `fields` narrows it to what the LLM still has to decide: when a strategy
     has set the move and the emotion, the LLM is asked for the message only
     (fewer tokens to generate, nothing for it to contradict).
     """
-    full = _full_schema(issues, emotions)
+    full = _full_schema(issues, emotions, choices or {})
     return {
         **full,
         "properties": {k: v for k, v in full["properties"].items() if k in fields},
@@ -49,7 +55,13 @@ def turn_schema(
     }
 
 
-def _full_schema(issues: dict[str, tuple[float, float]], emotions: tuple[str, ...]) -> dict[str, Any]:
+def _issue_schema(name: str, lo: float, hi: float, choices: dict[str, list[str]]) -> dict[str, Any]:
+    if name in choices:
+        return {"type": "string", "enum": list(choices[name])}
+    return {"type": "number", "minimum": lo, "maximum": hi}
+
+
+def _full_schema(issues: dict[str, tuple[float, float]], emotions: tuple[str, ...], choices: dict[str, list[str]]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
@@ -57,7 +69,7 @@ def _full_schema(issues: dict[str, tuple[float, float]], emotions: tuple[str, ..
             "offer": {
                 "type": "object",
                 "properties": {
-                    name: {"type": "number", "minimum": lo, "maximum": hi} for name, (lo, hi) in issues.items()
+                    name: _issue_schema(name, lo, hi, choices) for name, (lo, hi) in issues.items()
                 },
                 "required": list(issues),
                 "additionalProperties": False,

@@ -24,6 +24,9 @@ def format_offer(offer: dict[str, float], units: dict[str, str] | None = None) -
     parts = []
     for name, value in offer.items():
         unit = units.get(name, "")
+        if isinstance(value, str):  # a discrete issue's label
+            parts.append(f"{name} {value}")
+            continue
         shown = f"{value:.0f}" if abs(value - round(value)) < 1e-6 or abs(value) >= 100 else f"{value:.2f}"
         parts.append(f"{name} {shown}{(' ' + unit) if unit else ''}")
     return ", ".join(parts)
