@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from simlab.decision import analysis as an
+from simlab.stats import h_from_proportions
 from simlab.stats._validation import InsufficientDataError
 from simlab.stats.anova import mixed_anova
 from simlab.stats.choices import rating_outcomes
@@ -74,12 +75,12 @@ def _fmt(m: float, lo: float = math.nan, hi: float = math.nan) -> str:
 
 
 def _rate_diff_h(d: dict[str, np.ndarray], a: str, b: str) -> float:
-    """Cohen's h of the harmful-choice rates of advisors `a` and `b` (arcsine difference, as `cohens_h`)."""
+    """Cohen's h of the harmful-choice rates of advisors `a` and `b` (`simlab.stats.h_from_proportions`)."""
     xa = d["harmful_choice"][d["advisor_type"] == a]
     xb = d["harmful_choice"][d["advisor_type"] == b]
     if xa.size == 0 or xb.size == 0:
         return math.nan
-    return 2 * math.asin(math.sqrt(xa.mean())) - 2 * math.asin(math.sqrt(xb.mean()))
+    return h_from_proportions(float(xa.mean()), float(xb.mean()))
 
 
 def human_section(store: Any, dataset: str, sim: pd.DataFrame, *, seed: int = 0, n_boot: int = 2000) -> list[str]:
