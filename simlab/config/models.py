@@ -39,6 +39,27 @@ class RoleUtility(_Strict):
     prefer: dict[str, Literal["high", "low"]]
     reservation: float = Field(0.0, ge=0.0, le=1.0)
     discount: float = Field(1.0, gt=0.0, le=1.0)
+    ranges: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="this role's own range per issue, in the issue's units: its offers stay inside it and its "
+        "utility runs from worst to best over it (default: the issue's range)",
+    )
+    target: dict[str, float] = Field(
+        default_factory=dict, description="the role's target per issue, in the issue's units (facts and metrics: target_ROLE_ISSUE)"
+    )
+    reservation_at: dict[str, float] = Field(
+        default_factory=dict,
+        description="the no-deal value as an offer in the issues' own units (unnamed issues at this role's worst); "
+        "replaces `reservation` by that offer's utility",
+    )
+
+    @field_validator("ranges")
+    @classmethod
+    def _ranges(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (lo, hi) in v.items():
+            if not lo < hi:
+                raise ValueError(f"ranges.{name} must be [low, high] with low < high (got [{lo}, {hi}])")
+        return v
 
     @field_validator("weights")
     @classmethod
@@ -67,17 +88,40 @@ class EthicsRule(_Strict):
 class CaseBank(_Strict):
     """A CSV or JSONL file of cases; each run takes one row.
 
-    `columns` maps a column to what it sets: a bare name or ``facts.NAME`` sets a
-    case fact (a template variable), ``deadline`` the deadline in rounds, and
-    ``utilities.ROLE.reservation`` / ``utilities.ROLE.discount`` a utility
-    parameter. Run with seed s takes row ``s mod N`` (``sample: seed``) or a row
+    `columns` maps a column to what it sets, and `set` maps a target to an
+    expression over the row's columns (``max(1, creditor_target - 10)``; a pair
+    of expressions for a range). A target is a bare name or ``facts.NAME`` (a
+    case fact, a template variable), ``deadline``, ``issues.ISSUE.range`` (or
+    ``.low`` / ``.high``), or ``utilities.ROLE.`` followed by ``reservation``,
+    ``discount``, ``weights.ISSUE``, ``ranges.ISSUE`` (or ``.low`` / ``.high``),
+    ``target.ISSUE`` or ``reservation_at.ISSUE`` (the last three in the issue's
+    own units). Run with seed s takes row ``s mod N`` (``sample: seed``) or a row
     drawn from the seed (``sample: draw``). `path` is relative to the scenario file.
+    `error` is set by the study expansion on a case that cannot be applied, so
+    that run (only) fails with it.
     """
 
     path: str
-    columns: dict[str, str]
+    columns: dict[str, str] = Field(default_factory=dict)
+    set: dict[str, str | float | list[str | float]] = Field(default_factory=dict)
     id_column: str | None = None
     sample: Literal["seed", "draw"] = "seed"
+    error: str | None = None
+
+
+class ProtocolOptions(_Strict):
+    """Variants of the alternating-offers protocol, so a published benchmark runs by its authors' rules.
+
+    agreement: ``last_offer`` (accept settles on the counterpart's last offer) or
+        ``emomas_mean_within_5`` (EmoMAS: on accept, the last offers of both roles
+        among the last 4 messages; within 5 of each other on every issue -> their
+        rounded mean, otherwise the first role's last offer).
+    rounds: ``pairs`` (a round is one turn of each side; `deadline` counts rounds)
+        or ``messages`` (every message is a round; `deadline` is the message limit).
+    """
+
+    agreement: Literal["last_offer", "emomas_mean_within_5"] = "last_offer"
+    rounds: Literal["pairs", "messages"] = "pairs"
 
 
 class Scenario(_Strict):
@@ -99,6 +143,7 @@ class Scenario(_Strict):
     ethics: list[EthicsRule] = Field(default_factory=list)
     metrics: dict[str, str] = Field(default_factory=dict)
     case_bank: CaseBank | None = None
+    protocol_options: ProtocolOptions = Field(default_factory=ProtocolOptions)
 
     @field_validator("id")
     @classmethod
@@ -111,6 +156,8 @@ class Scenario(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Scenario":
+        if self.case_bank is not None and self.case_bank.error:
+            raise ValueError(self.case_bank.error)
         if len(self.roles) != 2:
             raise ValueError("roles: alternating offers needs exactly two roles")
         names = [i.name for i in self.issues]
@@ -129,6 +176,26 @@ class Scenario(_Strict):
                         + (f" (missing {sorted(missing)})" if missing else "")
                         + (f" (unknown {sorted(extra)})" if extra else "")
                     )
+        ranges = self.issue_ranges()
+        for role, u in self.utilities.items():
+            for field, mapping in (("ranges", u.ranges), ("target", u.target), ("reservation_at", u.reservation_at)):
+                unknown = set(mapping) - set(names)
+                if unknown:
+                    raise ValueError(f"utilities.{role}.{field}: unknown issues {sorted(unknown)} (issues: {names})")
+            for name, (lo, hi) in u.ranges.items():
+                if lo < ranges[name][0] or hi > ranges[name][1]:
+                    raise ValueError(
+                        f"utilities.{role}.ranges.{name}: [{lo}, {hi}] must lie inside the issue's range "
+                        f"[{ranges[name][0]}, {ranges[name][1]}] (widen issues.{name}.range)"
+                    )
+            own = {**ranges, **u.ranges}
+            for field, mapping in (("target", u.target), ("reservation_at", u.reservation_at)):
+                for name, value in mapping.items():
+                    if not own[name][0] <= value <= own[name][1]:
+                        raise ValueError(
+                            f"utilities.{role}.{field}.{name}: {value} is outside this role's range "
+                            f"[{own[name][0]}, {own[name][1]}]"
+                        )
         extra_roles = set(self.utilities) - set(self.roles)
         if extra_roles:
             raise ValueError(f"utilities: unknown roles {sorted(extra_roles)}")
@@ -138,6 +205,11 @@ class Scenario(_Strict):
 
     def issue_ranges(self) -> dict[str, tuple[float, float]]:
         return {i.name: (float(i.range[0]), float(i.range[1])) for i in self.issues}
+
+    def role_ranges(self, role: str) -> dict[str, tuple[float, float]]:
+        """`role`'s own range per issue: `utilities.ROLE.ranges` where given, else the issue's range."""
+        own = self.utilities[role].ranges
+        return {n: (float(own[n][0]), float(own[n][1])) if n in own else r for n, r in self.issue_ranges().items()}
 
     def counterpart(self, role: str) -> str:
         return self.roles[1] if role == self.roles[0] else self.roles[0]
@@ -179,6 +251,11 @@ class Study(_Strict):
     scenarios: list[str]
     agents: dict[str, list[str]]
     conditions: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    exclude: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="agent combinations to leave out of the grid: each entry maps agent keys to profile ids "
+        "(e.g. {creditor: boulware_creditor, debtor: llm_debtor}); a combination matching every key of an entry is skipped",
+    )
     scenario_overrides: dict[str, Any] = Field(
         default_factory=dict, description="fields merged into every scenario of the study (e.g. {deadline: 6})"
     )
@@ -214,6 +291,22 @@ class Study(_Strict):
         if len(set(v)) != len(v):
             raise ValueError("seeds: must be distinct")
         return v
+
+    @model_validator(mode="after")
+    def _exclusions(self) -> "Study":
+        for i, entry in enumerate(self.exclude):
+            if not entry:
+                raise ValueError(f"exclude.{i}: name at least one agent key and profile")
+            for key, pid in entry.items():
+                if key not in self.agents:
+                    raise ValueError(f"exclude.{i}: '{key}' is not an agent key (keys: {', '.join(self.agents)})")
+                if pid not in self.agents[key]:
+                    raise ValueError(f"exclude.{i}: '{pid}' is not listed under agents.{key}")
+        return self
+
+    def excluded(self, combo: dict[str, str]) -> bool:
+        """Whether the agent combination {key: profile id} is left out by `exclude`."""
+        return any(all(combo.get(k) == v for k, v in entry.items()) for entry in self.exclude)
 
     def role_map(self, scenario_roles: list[str]) -> dict[str, str]:
         """Study agent key -> scenario role.

@@ -40,8 +40,12 @@ def units(scenario: Scenario) -> dict[str, str]:
 
 def system_prompt(scenario: Scenario, profile: AgentProfile, role: str, facts: dict[str, Any], emotions: tuple[str, ...]) -> str:
     other = scenario.counterpart(role)
+    own = scenario.role_ranges(role)  # the role's own ranges (utilities.ROLE.ranges), default the issues'
+    target = scenario.utilities[role].target
     issue_lines = "\n".join(
-        f"- {i.name}: {i.range[0]:g} to {i.range[1]:g} {i.unit}".rstrip() + (f" ({i.description})" if i.description else "")
+        f"- {i.name}: {own[i.name][0]:g} to {own[i.name][1]:g} {i.unit}".rstrip()
+        + (f" ({i.description})" if i.description else "")
+        + (f"; your target: {target[i.name]:g} {i.unit}".rstrip() if i.name in target else "")
         for i in scenario.issues
     )
     prefer = scenario.utilities[role].prefer

@@ -35,6 +35,11 @@ class RunSpec:
     detector: str | None = "lexicon"
 
     def scenario_model(self) -> Any:
+        from simlab.engine.cases import CaseError, case_error
+
+        error = case_error(self.scenario)
+        if error:  # a case of the bank that cannot be applied fails its own run, with the bank's message
+            raise CaseError(error)
         return scenario_model_for(self.scenario).model_validate(self.scenario)
 
     def profile_models(self) -> dict[str, AgentProfile]:

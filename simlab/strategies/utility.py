@@ -16,6 +16,7 @@ strategies that reason over it and the engine that scores outcomes with it).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -121,12 +122,19 @@ def utility_of(scenario: Scenario, role: str) -> UtilityFunction:
     u = scenario.utilities[role]
     names = tuple(i.name for i in scenario.issues)
     w = np.array([u.weights[n] for n in names], dtype=float)
-    return UtilityFunction(
+    # the role's own range where it has one (utilities.ROLE.ranges), else the issue's range
+    ranges = scenario.role_ranges(role)
+    fn = UtilityFunction(
         issues=names,
-        lows=np.array([i.range[0] for i in scenario.issues], dtype=float),
-        highs=np.array([i.range[1] for i in scenario.issues], dtype=float),
+        lows=np.array([ranges[n][0] for n in names], dtype=float),
+        highs=np.array([ranges[n][1] for n in names], dtype=float),
         weights=w / w.sum(),
         increasing=np.array([u.prefer[n] == "high" for n in names]),
         reservation=u.reservation,
         discount=u.discount,
     )
+    if u.reservation_at:
+        # the no-deal value given as an offer in the issues' units: its utility (unnamed issues at the worst)
+        at = {**fn.worst_offer(), **{n: float(v) for n, v in u.reservation_at.items()}}
+        fn = dataclasses.replace(fn, reservation=fn.undiscounted(at))
+    return fn

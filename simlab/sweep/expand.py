@@ -18,7 +18,7 @@ from typing import Any
 
 from simlab.config.loader import load_agent, load_scenario, parse
 from simlab.config.models import BackendSpec, Study
-from simlab.engine.cases import apply_case
+from simlab.engine.cases import CaseError, apply_case
 from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
 
@@ -71,6 +71,8 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
     for sc in scenarios:
         role_of = role_maps[sc.id]
         for combo in itertools.product(*[profiles[k] for k in keys]):
+            if study.excluded({key: p.id for key, p in zip(keys, combo)}):
+                continue
             for cname, over in conditions.items():
                 sc_data = sc.model_dump()
                 if study.scenario_overrides:
@@ -101,9 +103,13 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
                     values["condition"] = cname
                 for seed in study.seeds:
                     for rep in range(study.replicates):
-                        run_sc = apply_case(resolved_sc, seed, rep)
-                        if run_sc is not resolved_sc:
-                            run_sc = parse("scenario", run_sc, f"{study.study}: case of seed {seed}").model_dump()  # type: ignore[union-attr]
+                        try:
+                            run_sc = apply_case(resolved_sc, seed, rep)
+                        except CaseError as exc:  # this case's run fails with the message; the study goes on
+                            run_sc = {**resolved_sc, "case_bank": {**resolved_sc["case_bank"], "error": str(exc)}}
+                        else:
+                            if run_sc is not resolved_sc:
+                                run_sc = parse("scenario", run_sc, f"{study.study}: case of seed {seed}").model_dump()  # type: ignore[union-attr]
                         payload = {
                             "study_id": study.study,
                             "scenario": run_sc,

@@ -20,6 +20,7 @@ from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
 from simlab.store.store import DEFAULT_STORE, RunRecord, RunStore
 from simlab.sweep.execute import DEFAULT_CACHE, build_backend, execute_specs, make_session
+from simlab.engine.cases import case_error
 from simlab.sweep.expand import expand_study
 
 
@@ -39,7 +40,7 @@ def preflight(specs: list[RunSpec]) -> None:
     seen = set()
     for spec in specs:
         key = (spec.scenario["id"], tuple(sorted((r, p["id"]) for r, p in spec.profiles.items())), spec.condition)
-        if key in seen:
+        if key in seen or case_error(spec.scenario):  # a bad case fails its own run, not the study
             continue
         seen.add(key)
         session = make_session(spec)

@@ -118,8 +118,18 @@ class AlternatingOffers(SessionBase):
         self.issues = scenario.issue_ranges()
         self.integer_issues = {i.name for i in scenario.issues if i.type == "integer"}
         self._issue_specs = [(n, lo, hi, n in self.integer_issues) for n, (lo, hi) in self.issues.items()]
+        # each role's own ranges (utilities.ROLE.ranges, default the issues'): its offers are clipped to them
+        self.role_issues = {role: scenario.role_ranges(role) for role in scenario.roles}
+        self._role_specs = {
+            role: [(n, lo, hi, n in self.integer_issues) for n, (lo, hi) in ranges.items()]
+            for role, ranges in self.role_issues.items()
+        }
+        self.options = scenario.protocol_options
+        # rounds: "messages" makes every message a round and the deadline a message limit (EmoMAS)
+        self.messages_mode = self.options.rounds == "messages"
+        self.max_turns = scenario.deadline if self.messages_mode else 2 * scenario.deadline
         self.schema = turn_schema(self.issues, emotions)
-        self._schemas: dict[tuple[str, ...], dict[str, Any]] = {}
+        self._schemas: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.ethics = EthicsChecker(scenario.ethics)
         self.units = prompts.units(scenario)
         self._prompts = prompts.PromptBuilder(scenario, self.facts, emotions)
@@ -137,7 +147,7 @@ class AlternatingOffers(SessionBase):
                     utility=utility,
                     deadline=scenario.deadline,
                     rng=rng,
-                    issues=self.issues,
+                    issues=self.role_issues[role],
                     facts=self.facts,
                     emotions=emotions,
                 )
@@ -154,7 +164,7 @@ class AlternatingOffers(SessionBase):
 
     @property
     def round(self) -> int:
-        return self.turn_index // 2 + 1
+        return self.turn_index + 1 if self.messages_mode else self.turn_index // 2 + 1
 
     def speaker(self) -> str:
         return self.order[self.turn_index % 2]
@@ -193,26 +203,30 @@ class AlternatingOffers(SessionBase):
             if action is None:
                 accept = obs.their_offer_utility is not None and obs.their_offer_utility >= target - 1e-9
                 action = "accept" if accept else "offer"
-        move = {"action": action, "offer": self._clean_offer(offer), "emotion": decision.emotion or "neutral"}
+        move = {"action": action, "offer": self._clean_offer(offer, role), "emotion": decision.emotion or "neutral"}
         move["message"] = realise(move, int(self.rng.integers(0, 1 << 16)), self.units)
         return move
 
-    def _clean_offer(self, offer: dict[str, Any]) -> Offer:
+    def _clean_offer(self, offer: dict[str, Any], role: str | None = None) -> Offer:
         """Every issue present, numeric, clipped to its range; integers rounded, others to 4 decimals."""
         out: Offer = {}
-        for name, lo, hi, integer in self._issue_specs:
+        # the proposer's own ranges when it has them (utilities.ROLE.ranges), else the issues'
+        for name, lo, hi, integer in (self._role_specs[role] if role in self._role_specs else self._issue_specs):
             raw = offer.get(name, lo)
             v = float(raw) if isinstance(raw, (int, float)) else lo
             v = min(max(v, lo), hi)
             out[name] = float(round(v)) if integer else round(v, 4)
         return out
 
-    def schema_for(self, decision: Decision) -> dict[str, Any]:
-        """The reply schema narrowed to what `decision` leaves to the LLM (cached per shape)."""
+    def schema_for(self, decision: Decision, role: str | None = None) -> dict[str, Any]:
+        """The reply schema narrowed to what `decision` leaves to the LLM, offers inside `role`'s own
+        ranges when given (cached per role and shape)."""
         fields = reply_fields(decision)
-        schema = self._schemas.get(fields)
+        key = (role, *fields)
+        schema = self._schemas.get(key)
         if schema is None:
-            schema = self._schemas[fields] = turn_schema(self.issues, self.emotions, fields)
+            issues = self.role_issues[role] if role is not None else self.issues
+            schema = self._schemas[key] = turn_schema(issues, self.emotions, fields)
         return schema
 
     def next_request(self) -> ChatRequest:
@@ -232,7 +246,7 @@ class AlternatingOffers(SessionBase):
             )
         else:
             messages = ()
-        request = self._request(messages, self.schema_for(decision), derive_seed(self.rng), fallback, f"{self.run_id}:{role}")
+        request = self._request(messages, self.schema_for(decision, role), derive_seed(self.rng), fallback, f"{self.run_id}:{role}")
         # When the strategy chose the offer, the fallback's offer is already _clean_offer(decision.offer):
         # keep a private copy so apply() need not clean it again (the request's dicts belong to the backend).
         clean = dict(fallback["offer"]) if decision.offer else None
@@ -257,7 +271,7 @@ class AlternatingOffers(SessionBase):
         if pending.decision_offer is not None:  # == self._clean_offer(decision.offer)
             offer = pending.decision_offer
         else:
-            offer = self._clean_offer(reply.get("offer") or pending.request.fallback["offer"])  # type: ignore[index]
+            offer = self._clean_offer(reply.get("offer") or pending.request.fallback["offer"], role)  # type: ignore[index]
         emotion = decision.emotion or (reply.get("emotion") if reply.get("emotion") in self.emotions else "neutral")
         message = str(reply.get("message") or "")
         if action == "accept":
@@ -291,10 +305,10 @@ class AlternatingOffers(SessionBase):
         self.turns.append(turn)
         self._feedback(other, turn)
         if action == "accept":
-            self._finish("agreement", offer)
+            self._finish("agreement", self.settlement(offer))
         elif action == "walk_away":
             self._finish("walk_away", None)
-        elif self.turn_index >= 2 * self.scenario.deadline:
+        elif self.turn_index >= self.max_turns:
             self._finish("timeout", None)
 
     def _feedback(self, role: str, turn: dict[str, Any]) -> None:
@@ -336,7 +350,34 @@ class AlternatingOffers(SessionBase):
     # ---- results -----------------------------------------------------------
     @property
     def rounds(self) -> int:
-        return math.ceil(len(self.turns) / 2)
+        return len(self.turns) if self.messages_mode else math.ceil(len(self.turns) / 2)
+
+    def settlement(self, accepted: Offer) -> Offer:
+        """The agreed outcome when `accepted` (the counterpart's last offer) is accepted.
+
+        ``agreement: last_offer``: the accepted offer. ``agreement: emomas_mean_within_5``
+        (EmoMAS, as its authors' code settles): the last offer of each role among the last
+        4 messages; when both exist and differ by at most 5 on every issue, their mean
+        (rounded with Python's round, integer issues to whole numbers); otherwise the first
+        role's (the creditor's) last offer; with only one of them, that one; with none, the
+        accepted offer.
+        """
+        if self.options.agreement == "last_offer":
+            return accepted
+        last: dict[str, Offer] = {}
+        for t in self.turns[-4:]:
+            if t["action"] == "offer":
+                last[t["role"]] = t["offer"]
+        first, second = self.scenario.roles
+        if first in last and second in last:
+            a, b = last[first], last[second]
+            if all(abs(float(a[n]) - float(b[n])) <= 5 for n in self.issues):
+                return {n: float(round((float(a[n]) + float(b[n])) / 2)) if n in self.integer_issues
+                        else round((float(a[n]) + float(b[n])) / 2, 4) for n in self.issues}
+            return dict(a)
+        if last:
+            return dict(last.get(first) or last[second])
+        return accepted
 
     def final_utilities(self) -> dict[str, float]:
         """Discounted utility of the agreement in its round, else the reservation value."""
@@ -361,6 +402,8 @@ class AlternatingOffers(SessionBase):
         env: dict[str, Any] = {k: v for k, v in self.facts.items() if isinstance(v, (int, float))}
         env.update({n: (self.agreement or {}).get(n, 0.0) for n in self.issues})
         env.update({"agreement": 1.0 if self.agreement else 0.0, "rounds": float(self.rounds)})
+        for role in self.scenario.roles:  # targets in the issues' units (utilities.ROLE.target)
+            env.update({f"target_{role}_{n}": float(v) for n, v in self.scenario.utilities[role].target.items()})
         env.update({f"u_{r}": u for r, u in final.items()})
         custom = {name: evaluate_metric(expr, env) for name, expr in self.scenario.metrics.items()}
         return {
