@@ -58,7 +58,7 @@ def run(
     from simlab.store.store import RunStore
     from simlab.sweep.execute import DEFAULT_CACHE
     from simlab.sweep.runner import run_study
-    from simlab.sweep.summary import summary_table
+    from simlab.report.summary import summary_table
 
     if backend is not None and backend not in BACKENDS:
         raise ConfigError(f"--backend: unknown backend '{backend}'; use one of {', '.join(BACKENDS.names())}")
@@ -126,7 +126,7 @@ def runs(study_id: str = typer.Argument(...), store: Path = StoreOpt, limit: int
 def summary(study_id: str = typer.Argument(...), store: Path = StoreOpt) -> None:
     """Print the per-condition table of a stored study."""
     from simlab.store.store import RunStore
-    from simlab.sweep.summary import summary_table
+    from simlab.report.summary import summary_table
 
     console.print(summary_table(RunStore(store, read_only=True), study_id))
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from simlab.registry import Registry
+from simlab.strategies.registry import STRATEGIES  # noqa: F401 - re-exported: strategies register with @STRATEGIES.register
 from simlab.types import Offer
 
 if TYPE_CHECKING:
@@ -133,5 +133,3 @@ class EmotionStrategy(ABC):
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore what `get_state` returned."""
 
-
-STRATEGIES: Registry[type[EmotionStrategy]] = Registry("strategy", entry_point_group="simlab.strategies")

@@ -174,7 +174,7 @@ def validate_strategy_params(
             invalid params (unknown key, NaN, out of range, label outside the space),
             as one line naming the strategy, the key and the fix.
     """
-    from simlab.strategies.base import STRATEGIES
+    from simlab.strategies.registry import STRATEGIES
 
     cls = STRATEGIES.get(name)
     model = getattr(cls, "Params", None)

@@ -42,11 +42,7 @@ def _fmt(v, digits: int = 3) -> str:
 
 
 def summary_table(store: RunStore, study_id: str) -> Table:
-    kinds = set(store.query("SELECT DISTINCT protocol FROM runs WHERE study_id = ? AND status = 'done'", [study_id])["protocol"])
-    if kinds and kinds <= {"advisory", "vignette"}:
-        from simlab.report.decision import summary_table as decision_summary
-
-        return decision_summary(store, study_id)
+    """The negotiation summary (decision studies: `simlab.report.summary.summary_table` dispatches)."""
     df = condition_summary(store, study_id)
     roles = store.query(
         "SELECT any_value(spec_json) AS s FROM runs WHERE study_id = ? AND status = 'done'", [study_id]
