@@ -1,12 +1,27 @@
-"""The negotiation report: per domain and strategy, with CIs and tests against a baseline.
+"""The negotiation report: per domain, strategy and counterpart, with bounded CIs and tests against a baseline.
 
-For each domain and lead strategy: agreement rate (Wilson 95% CI), lead-side
-utility, the domain's first scenario metric (recovery rate for debt), rounds
-and ethics violations per run (t-based 95% CIs). Each strategy is tested
-against the baseline (the vanilla LLM by default) within its domain: Welch t
-and Hedges' g for lead utility, Fisher's exact test and Cohen's h for
-agreement, with Holm correction over all comparisons of a metric. Plots are
-PNG bar charts with CI whiskers.
+`build_negotiation_report(store, study_id, out)` writes ``out/report.md``, PNG
+bar charts, ``summary.csv`` and ``comparisons.csv``. Sections:
+
+- the headline table per domain and lead strategy: runs, *distinct* runs,
+  agreement rate, lead and counterpart utility, distance to the Pareto frontier
+  and to the Nash point, rounds, ethics violations and parse failures;
+- every metric the domain's scenarios declare (not only the first);
+- the same by counterpart (the strategy x counterpart cells);
+- each strategy tested against the baseline (the vanilla LLM by default) within
+  its domain: Welch t and Hedges' g for lead utility, Fisher's exact test and
+  Cohen's h for agreement, Holm correction over all comparisons of a metric.
+
+Intervals never leave a metric's bounds: Wilson for rates
+(`simlab.stats.wilson_interval`), the percentile bootstrap of the mean for
+everything else (`simlab.stats.bounded.bounded_mean_ci`: utilities in [0, 1],
+distances and counts >= 0, metrics within their observed range).
+
+Replication. Runs whose outcome and moves are identical (same
+`simlab.sweep.summary.run_signatures` hash) are not independent samples: a cell
+whose runs are all identical gets no interval and no test, and the tables show
+``n`` beside the number of distinct runs and flag cells that repeat runs.
+Whatever cannot be computed says why in the place of the number.
 """
 from __future__ import annotations
 
@@ -14,20 +29,27 @@ import json
 import math
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from simlab.stats import cohens_h, fisher_exact_2x2, hedges_g, holm, mean_ci, welch_t, wilson_interval
+from simlab.stats import cohens_h, fisher_exact_2x2, hedges_g, holm, welch_t, wilson_interval
 from simlab.stats._validation import InsufficientDataError
+from simlab.stats.bounded import bounded_mean_ci
 from simlab.store.store import RunStore
+from simlab.sweep.summary import run_signatures
+
+FLAG = "(!)"
+"""Marks a cell some of whose runs repeat another run move for move."""
 
 
 def load_runs(store: RunStore, study_id: str) -> pd.DataFrame:
+    """One row per finished run, with strategy, counterpart, every metric (``metric:NAME``) and its signature."""
     df = store.query(
         "SELECT run_id, scenario, domain, condition_json, agents_json, agreement, utility_a, utility_b, rounds, "
-        "ethics_violations, parse_failures, metrics_json, model, is_llm, spec_json FROM runs "
-        "WHERE study_id = ? AND status = 'done'",
+        "pareto_distance, nash_distance, ethics_violations, parse_failures, metrics_json, model, is_llm, spec_json "
+        "FROM runs WHERE study_id = ? AND status = 'done' ORDER BY run_id",  # the same order whatever wrote the store
         [study_id],
     )
     cond = df["condition_json"].map(json.loads)
@@ -36,64 +58,146 @@ def load_runs(store: RunStore, study_id: str) -> pd.DataFrame:
     df["strategy"] = cond.map(lambda c: c.get("lead", c.get(keys[0])))
     df["counterpart"] = cond.map(lambda c: c.get("counterpart", c.get(keys[1]) if len(keys) > 1 else ""))
     metrics = df["metrics_json"].map(lambda s: json.loads(s) if s else {})
-    df["metric_name"] = metrics.map(lambda m: next(iter(m), None))
-    df["metric"] = metrics.map(lambda m: next(iter(m.values()), math.nan) if m else math.nan)
+    names: dict[str, list[str]] = {}
+    for domain, m in zip(df["domain"], metrics):
+        for k in m:
+            if k not in names.setdefault(domain, []):
+                names[domain].append(k)
+    for k in dict.fromkeys(k for ks in names.values() for k in ks):
+        df[f"metric:{k}"] = metrics.map(lambda m, k=k: _num(m.get(k)))
     df["agreement"] = df["agreement"].astype(float)
+    for col in ("pareto_distance", "nash_distance"):
+        df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    df = df.merge(run_signatures(store, study_id), on="run_id", how="left")
+    # a condition (scenario x pairing x condition) whose seeds all played one run is one observation
+    df["cond_key"] = df["scenario"].astype(str) + "\x1f" + df["condition_json"].astype(str)
+    sizes = df.groupby("cond_key")["signature"].agg(["size", "nunique"])
+    degenerate = set(sizes.index[(sizes["size"] > 1) & (sizes["nunique"] == 1)])
+    df["degenerate"] = df["cond_key"].isin(degenerate)
     df.attrs["roles"] = first_spec["scenario"]["roles"]
+    df.attrs["metrics"] = names
     return df
 
 
+def _num(v: Any) -> float:
+    if isinstance(v, bool):
+        return float(v)
+    return float(v) if isinstance(v, (int, float)) else math.nan
+
+
 def _fmt_ci(m: float, lo: float, hi: float, digits: int = 3) -> str:
-    if math.isnan(m):
+    if m is None or math.isnan(m):
         return "-"
-    if math.isnan(lo):
+    if lo is None or math.isnan(lo):
         return f"{m:.{digits}f}"
     return f"{m:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}]"
 
 
-def summary_rows(df: pd.DataFrame) -> pd.DataFrame:
+def _distinct(g: pd.DataFrame) -> int:
+    return int(g["signature"].nunique()) if "signature" in g else len(g)
+
+
+def _sampled(g: pd.DataFrame) -> int:
+    """`_distinct(g)`, or 0 when a condition in `g` repeated one run for every seed (no sampling to speak of)."""
+    if "degenerate" in g and bool(g["degenerate"].any()):
+        return 0
+    return _distinct(g)
+
+
+def _rate(x: pd.Series, distinct: int) -> tuple[float, float, float]:
+    """Mean of a 0/1 column with its Wilson interval (no interval when every run is the same run)."""
+    k, n = float(x.sum()), int(x.notna().sum())
+    if n == 0:
+        return (math.nan, math.nan, math.nan)
+    if distinct < 2:
+        return (k / n, math.nan, math.nan)
+    lo, hi = wilson_interval(k, n)
+    return (k / n, lo, hi)
+
+
+def _mean(x: pd.Series, distinct: int, low: float | None = None, high: float | None = None) -> tuple[float, float, float]:
+    """Mean with a bootstrap interval inside [low, high] (no interval when every run is the same run)."""
+    m, lo, hi = bounded_mean_ci(x.to_numpy(dtype=float), low, high)
+    return (m, math.nan, math.nan) if distinct < 2 else (m, lo, hi)
+
+
+def cell_stats(g: pd.DataFrame) -> dict[str, Any]:
+    """The headline statistics of one group of runs."""
+    d = _sampled(g)
+    return {
+        "n": len(g),
+        "n_distinct": _distinct(g),
+        "repeated_conditions": int(g.loc[g["degenerate"], "cond_key"].nunique()) if "degenerate" in g else 0,
+        "agreement": _rate(g["agreement"], d),
+        "lead_utility": _mean(g["utility_a"], d, 0.0, 1.0),
+        "other_utility": _mean(g["utility_b"], d, 0.0, 1.0),
+        "pareto_distance": _mean(g["pareto_distance"], d, 0.0, None),
+        "nash_distance": _mean(g["nash_distance"], d, 0.0, None),
+        "rounds": _mean(g["rounds"], d, 0.0, None),
+        "ethics": _mean(g["ethics_violations"], d, 0.0, None),
+        "parse_failures": int(g["parse_failures"].sum()),
+    }
+
+
+def summary_rows(df: pd.DataFrame, by: tuple[str, ...] = ("domain", "strategy")) -> pd.DataFrame:
+    """One row of `cell_stats` per group of `by` (plus the domain's metrics)."""
     rows = []
-    for (domain, strategy), g in df.groupby(["domain", "strategy"], sort=True):
-        k, n = int(g["agreement"].sum()), len(g)
-        lo, hi = wilson_interval(k, n)
-        rows.append(
-            {
-                "domain": domain,
-                "strategy": strategy,
-                "n": n,
-                "agreement": (k / n, lo, hi),
-                "lead_utility": mean_ci(g["utility_a"].to_numpy()),
-                "metric_name": g["metric_name"].dropna().iloc[0] if g["metric_name"].notna().any() else "",
-                "metric": mean_ci(g["metric"].to_numpy()),
-                "rounds": mean_ci(g["rounds"].to_numpy()),
-                "ethics": mean_ci(g["ethics_violations"].to_numpy()),
-                "parse_failures": int(g["parse_failures"].sum()),
-            }
-        )
+    names = df.attrs.get("metrics", {})
+    for key, g in df.groupby(list(by), sort=True):
+        key = key if isinstance(key, tuple) else (key,)
+        row: dict[str, Any] = dict(zip(by, key))
+        row.update(cell_stats(g))
+        for m in names.get(row.get("domain"), []):
+            row[f"metric:{m}"] = _mean(g[f"metric:{m}"], row["n_distinct"])
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
+def _not_tested(strategy: str, g: pd.DataFrame, baseline: str, base: pd.DataFrame) -> str | None:
+    for name, grp in ((strategy, g), (baseline, base)):
+        if "degenerate" in grp and bool(grp["degenerate"].any()):
+            k = int(grp.loc[grp["degenerate"], "cond_key"].nunique())
+            return f"not tested: {k} condition(s) of {name} repeat one run for every seed (pseudo-replicates)"
+        if _distinct(grp) < 2:
+            return f"not tested: all {len(grp)} runs of {name} are one distinct run"
+    return None
+
+
 def comparisons(df: pd.DataFrame, baseline: str) -> pd.DataFrame:
+    """Each strategy against `baseline` within its domain (see the module docstring); `note` says why a test is missing."""
     rows = []
     for domain, gd in df.groupby("domain", sort=True):
         base = gd[gd["strategy"] == baseline]
-        if base.empty:
-            continue
         for strategy, g in gd.groupby("strategy", sort=True):
             if strategy == baseline:
                 continue
-            row = {"domain": domain, "strategy": strategy, "n": len(g), "n_baseline": len(base)}
+            row: dict[str, Any] = {"domain": domain, "strategy": strategy, "n": len(g), "n_baseline": len(base),
+                                   "g": math.nan, "g_lo": math.nan, "g_hi": math.nan, "p_utility": math.nan,
+                                   "h": math.nan, "h_lo": math.nan, "h_hi": math.nan, "p_agreement": math.nan,
+                                   "note": ""}
+            if base.empty:
+                row["note"] = f"not tested: no `{baseline}` runs in domain {domain}"
+                rows.append(row)
+                continue
+            reason = _not_tested(strategy, g, baseline, base)
+            if reason:
+                row["note"] = reason
+                rows.append(row)
+                continue
             try:
                 t = welch_t(g["utility_a"], base["utility_a"])
                 es = hedges_g(g["utility_a"], base["utility_a"], ci="analytic")
                 row.update(g=es.estimate, g_lo=es.ci_low, g_hi=es.ci_high, p_utility=t.p_value)
-            except (InsufficientDataError, ValueError, ZeroDivisionError):
-                row.update(g=math.nan, g_lo=math.nan, g_hi=math.nan, p_utility=math.nan)
+            except (InsufficientDataError, ValueError, ZeroDivisionError) as exc:
+                row["note"] = f"utility not tested: {exc}"
             k1, n1 = int(g["agreement"].sum()), len(g)
             k2, n2 = int(base["agreement"].sum()), len(base)
-            h = cohens_h(k1, n1, k2, n2, ci="analytic")
-            f = fisher_exact_2x2([[k1, n1 - k1], [k2, n2 - k2]])
-            row.update(h=h.estimate, h_lo=h.ci_low, h_hi=h.ci_high, p_agreement=f.p_value)
+            try:
+                h = cohens_h(k1, n1, k2, n2, ci="analytic")
+                f = fisher_exact_2x2([[k1, n1 - k1], [k2, n2 - k2]])
+                row.update(h=h.estimate, h_lo=h.ci_low, h_hi=h.ci_high, p_agreement=f.p_value)
+            except (InsufficientDataError, ValueError, ZeroDivisionError) as exc:
+                row["note"] = (row["note"] + "; " if row["note"] else "") + f"agreement not tested: {exc}"
             rows.append(row)
     out = pd.DataFrame(rows)
     for col in ("p_utility", "p_agreement"):
@@ -132,10 +236,23 @@ def _bar_plot(summary: pd.DataFrame, column: str, ylabel: str, path: Path) -> No
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(domains))], domains)
     ax.set_ylabel(ylabel)
     ax.legend(fontsize=7, ncol=2)
-    ax.set_title(f"{ylabel} by domain and strategy (95% CI)")
+    ax.set_title(f"{ylabel} by domain and strategy (95% CI; none where all runs are one run)")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _p(p: float) -> str:
+    return "-" if p is None or math.isnan(p) else f"{p:.3g}"
+
+
+def _n(r: Any) -> str:
+    flag = f" {FLAG}" if r.n_distinct < r.n else ""
+    return f"{r.n} | {r.n_distinct}{flag}"
+
+
+def _repeats(summ: pd.DataFrame) -> pd.DataFrame:
+    return summ[summ["n_distinct"] < summ["n"]]
 
 
 def build_negotiation_report(store: RunStore, study_id: str, out: Path, baseline: str | None = None) -> Path:
@@ -145,6 +262,7 @@ def build_negotiation_report(store: RunStore, study_id: str, out: Path, baseline
     if baseline is None:
         baseline = next((s for s in strategies if "vanilla" in s), strategies[0])
     summ = summary_rows(df)
+    by_counterpart = summary_rows(df, ("domain", "strategy", "counterpart"))
     comp = comparisons(df, baseline)
     lead_role, other_role = df.attrs["roles"][0], df.attrs["roles"][1]
     model = df["model"].iloc[0]
@@ -152,32 +270,77 @@ def build_negotiation_report(store: RunStore, study_id: str, out: Path, baseline
     lines = [
         f"# {study_id}",
         "",
-        "| domain | strategy | n | agreement rate | lead utility | domain metric | rounds | ethics violations / run | parse failures |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| domain | strategy | n | distinct runs | agreement rate | lead utility | counterpart utility | "
+        "Pareto distance | Nash distance | rounds | ethics violations / run | parse failures |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in summ.itertuples():
-        metric = f"{r.metric_name}: {_fmt_ci(*r.metric)}" if r.metric_name else "-"
         lines.append(
-            f"| {r.domain} | {r.strategy} | {r.n} | {_fmt_ci(*r.agreement, digits=2)} | {_fmt_ci(*r.lead_utility)} | "
-            f"{metric} | {_fmt_ci(*r.rounds, digits=1)} | {_fmt_ci(*r.ethics, digits=2)} | {r.parse_failures} |"
+            f"| {r.domain} | {r.strategy} | {_n(r)} | {_fmt_ci(*r.agreement, digits=2)} | {_fmt_ci(*r.lead_utility)} | "
+            f"{_fmt_ci(*r.other_utility)} | {_fmt_ci(*r.pareto_distance)} | {_fmt_ci(*r.nash_distance)} | "
+            f"{_fmt_ci(*r.rounds, digits=1)} | {_fmt_ci(*r.ethics, digits=2)} | {r.parse_failures} |"
+        )
+    repeated = _repeats(summ)
+    identical = summ[summ["repeated_conditions"] > 0]
+    lines += [
+        "",
+        f"Model: {model}{llm_note}. {len(df)} finished runs, {int(df['signature'].nunique())} distinct. "
+        "95% confidence intervals: Wilson for rates, percentile bootstrap of the mean for everything else "
+        "(both stay inside the metric's bounds). "
+        f"Lead utility is the first role's discounted utility (e.g. {lead_role}; reservation value when there is no "
+        f"agreement); the counterpart role in the first scenario is {other_role}. Pareto and Nash distances are the "
+        "agreement's (or no deal's) Euclidean distance, in undiscounted utilities, to the frontier and the Nash point.",
+    ]
+    if len(repeated):
+        lines += [
+            "",
+            f"**Replication warning** {FLAG}: in {len(repeated)} of {len(summ)} cells some runs repeat another run move for "
+            f"move (same outcome and transcript hash); in {len(identical)} a condition repeats one run for every seed, so "
+            "those cells have no interval and no test. Seeds that change nothing are not independent samples: declare what a seed varies "
+            "in the scenario (`seed_varies: {reservation_jitter: 0.05}`, a case bank) or use a stochastic backend.",
+        ]
+    lines += [f"Generated {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.", ""]
+
+    names = df.attrs.get("metrics", {})
+    lines += ["## Scenario metrics", ""]
+    if not any(names.values()):
+        lines += ["(the study's scenarios declare no metrics)", ""]
+    for domain, ms in names.items():
+        if not ms:
+            continue
+        lines += [f"| domain | strategy | n | distinct runs | " + " | ".join(ms) + " |",
+                  "|---|---|---|---|" + "---|" * len(ms)]
+        for _, r in summ[summ["domain"] == domain].iterrows():
+            cells = [_fmt_ci(*r[f"metric:{m}"]) if isinstance(r.get(f"metric:{m}"), tuple) else "-" for m in ms]
+            lines.append(f"| {domain} | {r['strategy']} | {_n(r)} | " + " | ".join(cells) + " |")
+        lines.append("")
+
+    lines += [
+        "## By counterpart",
+        "",
+        "| domain | strategy | counterpart | n | distinct runs | agreement rate | lead utility | Pareto distance | Nash distance |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in by_counterpart.itertuples():
+        lines.append(
+            f"| {r.domain} | {r.strategy} | {r.counterpart} | {_n(r)} | {_fmt_ci(*r.agreement, digits=2)} | "
+            f"{_fmt_ci(*r.lead_utility)} | {_fmt_ci(*r.pareto_distance)} | {_fmt_ci(*r.nash_distance)} |"
         )
     lines += [
         "",
-        f"Model: {model}{llm_note}. {len(df)} finished runs. 95% confidence intervals: Wilson for rates, t for means. "
-        f"Lead utility is the first role's discounted utility (e.g. {lead_role}; reservation value when there is no agreement); "
-        f"the counterpart role in the first scenario is {other_role}.",
-        f"Generated {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}.",
-        "",
         f"## Each strategy against `{baseline}`",
         "",
-        "| domain | strategy | Hedges' g (lead utility) [95% CI] | p (Welch) | p Holm | Cohen's h (agreement) [95% CI] | p (Fisher) | p Holm |",
-        "|---|---|---|---|---|---|---|---|",
+        "| domain | strategy | Hedges' g (lead utility) [95% CI] | p (Welch) | p Holm | Cohen's h (agreement) [95% CI] "
+        "| p (Fisher) | p Holm | note |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in comp.itertuples():
         lines.append(
-            f"| {r.domain} | {r.strategy} | {_fmt_ci(r.g, r.g_lo, r.g_hi, 2)} | {r.p_utility:.3g} | {r.p_utility_holm:.3g} | "
-            f"{_fmt_ci(r.h, r.h_lo, r.h_hi, 2)} | {r.p_agreement:.3g} | {r.p_agreement_holm:.3g} |"
+            f"| {r.domain} | {r.strategy} | {_fmt_ci(r.g, r.g_lo, r.g_hi, 2)} | {_p(r.p_utility)} | {_p(r.p_utility_holm)} | "
+            f"{_fmt_ci(r.h, r.h_lo, r.h_hi, 2)} | {_p(r.p_agreement)} | {_p(r.p_agreement_holm)} | {r.note or ''} |"
         )
+    if comp.empty:
+        lines.append(f"(no strategy besides `{baseline}` to compare)")
     _bar_plot(summ, "lead_utility", "lead utility", out / "lead_utility.png")
     _bar_plot(summ, "agreement", "agreement rate", out / "agreement.png")
     _bar_plot(summ, "ethics", "ethics violations per run", out / "ethics.png")
@@ -192,8 +355,12 @@ def build_negotiation_report(store: RunStore, study_id: str, out: Path, baseline
     ]
     path = out / "report.md"
     path.write_text("\n".join(lines), encoding="utf-8")
-    summ.assign(
-        **{c: summ[c].map(lambda t: t[0]) for c in ("agreement", "lead_utility", "metric", "rounds", "ethics")}
-    ).to_csv(out / "summary.csv", index=False)
+    tuple_cols = [c for c in summ.columns if summ[c].map(lambda v: isinstance(v, tuple)).any()]
+    flat = summ.copy()
+    for c in tuple_cols:
+        flat[c] = summ[c].map(lambda t: t[0] if isinstance(t, tuple) else math.nan)
+        flat[c + "_ci_low"] = summ[c].map(lambda t: t[1] if isinstance(t, tuple) else math.nan)
+        flat[c + "_ci_high"] = summ[c].map(lambda t: t[2] if isinstance(t, tuple) else math.nan)
+    flat.to_csv(out / "summary.csv", index=False)
     comp.to_csv(out / "comparisons.csv", index=False)
     return path

@@ -49,7 +49,7 @@ def test_report_opens_with_a_table_and_tests_against_vanilla(tournament):
     text = path.read_text()
     lines = text.splitlines()
     assert lines[0] == "# mini-tournament"
-    assert lines[2].startswith("| domain | strategy | n | agreement rate")
+    assert lines[2].startswith("| domain | strategy | n | distinct runs | agreement rate")
     assert sum(1 for l in lines if l.startswith("| debt |") or l.startswith("| emergency |")) >= 4 + 2
     assert "Each strategy against `lead_vanilla`" in text and "| debt | lead_hmm_game_theory |" in text
     assert "not an LLM" in text
