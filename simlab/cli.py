@@ -43,6 +43,12 @@ def validate(path: Path = typer.Argument(..., help="A scenario, agent or study Y
 
         specs = expand_study(model, path)  # type: ignore[arg-type]
         console.print(f"{len(specs)} runs in {len({s.condition for s in specs})} conditions", markup=False)
+        from simlab.engine.cases import case_error
+
+        bad = [e for e in (case_error(s.scenario) for s in specs) if e]
+        if bad:  # such a case fails its own run; the rest of the study runs
+            err.print(f"{path}: warning: {len(bad)} of {len(specs)} runs have a case that cannot be applied and "
+                      f"will fail; first: {bad[0]}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
