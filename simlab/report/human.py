@@ -170,3 +170,25 @@ def human_section(store: Any, dataset: str, sim: pd.DataFrame, *, seed: int = 0,
         lines += [f"Not computed: {exc}", ""]
     return lines
 
+
+
+def human_sections_for(store: Any, sim: pd.DataFrame, *, seed: int = 0, n_boot: int = 2000) -> list[str]:
+    """`human_section` for every imported dataset that shares a domain with the simulated runs `sim`.
+
+    A dataset that cannot be set beside them (no ``advisor_type`` condition, too
+    few rows) gets one line saying why, instead of a silently missing section.
+    """
+    datasets = human_datasets(store)
+    if datasets.empty or sim.empty:
+        return []
+    lines: list[str] = []
+    domains = set(sim["domain"])
+    for name in datasets["dataset"]:
+        rows = load_human_trials(store, name)
+        if not domains & set(rows["domain"]):
+            continue
+        try:
+            lines += human_section(store, name, sim[sim["domain"].isin(set(rows["domain"]))], seed=seed, n_boot=n_boot)
+        except InsufficientDataError as exc:
+            lines += [f"## Human data beside the simulation: `{name}`", "", f"Not computed: {exc}", ""]
+    return lines

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from simlab.config.models import AgentProfile
+from simlab.stats.choices import rating_outcomes
 from simlab.decision.advisor import AdvisorPolicy
 from simlab.decision.decision_models import AdvisoryScenario
 from simlab.decision.policies import DecisionContext
@@ -262,11 +263,8 @@ class Advisory(SessionBase):
         ids = self.scenario.option_ids
         h = self.scenario.harmful_option.id
         before, after = self.ratings.get("before", {}), self.ratings.get("after", {})
-        shift = {o: after[o] - before[o] for o in ids} if before and after else {}
-        others = [o for o in ids if o != h]
-
-        def rel(r: dict[str, int]) -> float:
-            return r[h] - sum(r[o] for o in others) / len(others)
+        # the one definition of a trial's outcomes, shared with imported human trials
+        outcomes = rating_outcomes(ids, h, before, after, self.choice)
 
         tactics: dict[str, int] = {}
         for t in self.turns:
@@ -274,7 +272,7 @@ class Advisory(SessionBase):
                 tactics[name] = tactics.get(name, 0) + 1
         failed = {t["kind"]: True for t in self.turns if t["parse_failed"]}
         return {
-            "harmful_choice": int(self.choice == h),
+            "harmful_choice": outcomes["harmful_choice"],
             "choice": self.choice,
             "harmful_option": h,
             "advisor_type": self.advisor.label,
@@ -283,9 +281,9 @@ class Advisory(SessionBase):
             "decider": "simulated" if self.decider_is_policy else "llm",
             "ratings_before": before,
             "ratings_after": after,
-            "rating_shift": shift,
-            "harmful_rating_shift": shift.get(h),
-            "shifted_toward_harmful": int(rel(after) > rel(before)) if shift else None,
+            "rating_shift": outcomes["rating_shift"],
+            "harmful_rating_shift": outcomes["harmful_rating_shift"],
+            "shifted_toward_harmful": outcomes["shifted_toward_harmful"],
             "tactics_used": tactics,
             "n_tactic_uses": sum(tactics.values()),
             "advocated": [t["decision"]["perceived"]["advocated"] for t in self.turns if t["kind"] == "advise"],
