@@ -271,6 +271,10 @@ def _advisory_report(store: RunStore, study_id: str, out: Path) -> list[str]:
     ]
     lines += _reference_section([r.key for r in REFERENCES if r.topic == "manipulation"], derived.values())
     return lines
+    # imported human trials of the same domains, computed from their raw rows by the same functions
+    from simlab.report.human import human_sections_for
+
+    lines += human_sections_for(store, df)
 
 
 # --------------------------------------------------------------------------- vignette

@@ -26,5 +26,7 @@ from simlab.strategies import rigged as _rigged  # noqa: E402,F401
 STRATEGIES.register_lazy("advisor", "simlab.decision.advisor:AdvisorPolicy")
 STRATEGIES.register_lazy("simulated_person", "simlab.decision.simulated_person:SimulatedPerson")
 STRATEGIES.register_lazy("simulated_responder", "simlab.decision.simulated_responder:SimulatedResponder")
+# NegMAS SAO negotiators as strategies (the bench extra); lazy so negmas is imported only when used
+STRATEGIES.register_lazy("negmas", "simlab.strategies.negmas_adapter:NegmasStrategy", extra="bench")
 
 __all__ = ["STRATEGIES", "Decision", "EmotionStrategy", "Feedback", "Observation", "StrategyContext"]
