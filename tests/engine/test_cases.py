@@ -190,3 +190,19 @@ def test_a_study_with_a_bad_first_case_runs_the_others(tmp_path):
     assert (result.planned, result.ran, result.failed) == (3, 3, 1)
     assert len(result.errors) == 1 and "CaseError" in result.errors[0] and "row 1 (line 2, case a)" in result.errors[0]
     assert "column 'debtor_reservation'" in result.errors[0]
+
+
+def test_expressions_set_weights_facts_issue_ranges_and_discounts(tmp_path):
+    text = ONE_ISSUE.format(id="bank-cases-v1").replace(
+        '    deadline: "round(messages / 2)"\n',
+        '    deadline: "round(messages / 2)"\n'
+        '    facts.half_target: creditor_target / 2\n'
+        '    utilities.debtor.weights.days: "2 if debtor_target > 100 else 1"\n'
+        '    utilities.creditor.discount: "0.99 if messages > 20 else 0.95"\n'
+        '    issues.days.range.high: "max(300, debtor_target + 60)"\n')
+    p = bank_study(tmp_path, GOOD, text)
+    a, b, c = (s.scenario for s in expand_study(load_study(p), p))
+    assert (a["facts"]["half_target"], b["facts"]["half_target"]) == (2.5, 10.0)
+    assert (a["utilities"]["debtor"]["weights"]["days"], b["utilities"]["debtor"]["weights"]["days"]) == (1.0, 2.0)
+    assert (a["utilities"]["creditor"]["discount"], c["utilities"]["creditor"]["discount"]) == (0.99, 0.95)
+    assert a["issues"][0]["range"] == (1.0, 300.0) and b["issues"][0]["range"] == (1.0, 300.0)
