@@ -44,7 +44,7 @@ def _lab_traces(frame: pd.DataFrame, labels: dict[str, str], kind: str, horizont
             **{cat_axis: cats, val_axis: frame["mean"], f"error_{val_axis}": err},
             orientation="h" if horizontal else "v", name=name, marker_color=colour, legendgroup=name,
             showlegend=showlegend, text=[f"n={n}" for n in frame["n"]], textposition="inside",
-            insidetextanchor="start", hovertext=hover,
+            insidetextanchor="start", textangle=0, hovertext=hover,
             hovertemplate="%{hovertext}<br>mean %{" + val_axis + ":.3f}<extra>" + name + "</extra>",
         )]
     box = go.Box(
@@ -86,19 +86,22 @@ def compare_figure(
     has_by = "by" in summary.columns
     levels = list(dict.fromkeys(str(v) for v in summary["by"])) if has_by else [None]
     facet = facet and has_by and len(levels) > 1
-    horizontal = use_horizontal(groups + ref_labels, bars=len(groups) * (1 if facet else len(levels)))
+    # small multiples are always horizontal: every grid row then shows the labels on its first panel
+    horizontal = facet or use_horizontal(groups + ref_labels, bars=len(groups) * len(levels))
+    two_lines = any("<br>" in x for x in shown + ref_labels)
     order = shown + ([] if facet else ref_labels)
     value_title = metric_label + (" (rate)" if binary else "")
     if facet:
         rows, cols = facet_grid(len(levels))
-        fig = make_subplots(rows=rows, cols=cols, shared_xaxes=True, shared_yaxes=True,
+        fig = make_subplots(rows=rows, cols=cols, shared_yaxes=True,
                             subplot_titles=[f"{by_label}: {v}" for v in levels],
-                            horizontal_spacing=0.04, vertical_spacing=min(0.12, 0.5 / rows))
+                            horizontal_spacing=0.03, vertical_spacing=min(0.12, 0.6 / rows))
         for i, level in enumerate(levels):
             sub = summary[summary["by"].astype(str) == level]
-            for trace in _lab_traces(sub, labels, kind, horizontal, "this lab: mean (95% CI)", LAB_COLOUR, i == 0):
+            for trace in _lab_traces(sub, labels, kind, horizontal, "this lab: mean (95% CI)", LAB_COLOUR, False):
                 fig.add_trace(trace, row=i // cols + 1, col=i % cols + 1)
-        panel = chart_height(len(groups), minimum=240) if horizontal else 320
+        fig.update_xaxes(matches="x", showticklabels=True)  # one value scale, readable under every panel
+        panel = chart_height(len(groups), per_row=36 if two_lines else 24, base=90, minimum=220)
         height = 60 + rows * panel
     else:
         fig = go.Figure()
@@ -113,8 +116,8 @@ def compare_figure(
             fig.add_bar(**{cat_axis: ref_labels, val_axis: refs["value"]}, orientation="h" if horizontal else "v",
                         name="published reference", marker_color=REFERENCE_COLOUR, marker_pattern_shape="/",
                         hovertext=refs["source"])
-        rows_drawn = len(order) * (len(levels) if (has_by and kind == "bar") else 1)
-        height = chart_height(rows_drawn, per_row=22 if has_by else 26) if horizontal else 440
+        per_group = max(36 if two_lines else 24, 15 * len(levels) if (has_by and kind == "bar") else 0)
+        height = chart_height(len(order), per_row=per_group) if horizontal else 440
         if has_by:
             fig.update_layout(barmode="group", boxmode="group", legend_title_text=by_label)
     fig.update_layout(
@@ -124,7 +127,12 @@ def compare_figure(
     category = dict(type="category", categoryorder="array", categoryarray=order)
     if horizontal:
         fig.update_yaxes(**category, autorange="reversed", automargin=True)
-        fig.update_xaxes(title_text=value_title, row=rows if facet else None)
+        if facet:
+            for i in range(len(levels)):  # the value title under the lowest panel of each column
+                if i + cols >= len(levels):
+                    fig.update_xaxes(title_text=value_title, row=i // cols + 1, col=i % cols + 1)
+        else:
+            fig.update_xaxes(title_text=value_title)
         if binary:
             fig.update_xaxes(range=[0, 1.05])
     else:
