@@ -86,9 +86,10 @@ class IQLLearner:
                     p.requires_grad_(False)
                 self.nets[f"{name}_target"] = target
         lr = self.config.lr
-        self.opt_q = torch.optim.Adam([*self.nets["q1"].parameters(), *self.nets["q2"].parameters()], lr=lr)
-        self.opt_v = torch.optim.Adam(self.nets["v"].parameters(), lr=lr)
-        self.opt_actor = torch.optim.Adam(self.nets["actor"].parameters(), lr=lr)
+        # foreach: one fused update per optimiser instead of one per tensor (several times faster on CPU here)
+        self.opt_q = torch.optim.Adam([*self.nets["q1"].parameters(), *self.nets["q2"].parameters()], lr=lr, foreach=True)
+        self.opt_v = torch.optim.Adam(self.nets["v"].parameters(), lr=lr, foreach=True)
+        self.opt_actor = torch.optim.Adam(self.nets["actor"].parameters(), lr=lr, foreach=True)
 
     def update(self, s: Any, a: Any, r: Any, s2: Any, done: Any) -> dict[str, float]:
         """One gradient step on each loss; returns the losses."""
@@ -127,9 +128,9 @@ class IQLLearner:
         self.opt_actor.step()
         with torch.no_grad():
             for name in ("q1", "q2"):
-                for p, pt in zip(n[name].parameters(), n[f"{name}_target"].parameters()):
-                    pt.mul_(1.0 - c.polyak).add_(c.polyak * p)
-        return {"v_loss": float(v_loss), "q_loss": float(q_loss), "actor_loss": float(actor_loss)}
+                src, dst = list(n[name].parameters()), list(n[f"{name}_target"].parameters())
+                torch._foreach_lerp_(dst, src, c.polyak)
+        return {"v_loss": v_loss.item(), "q_loss": q_loss.item(), "actor_loss": actor_loss.item()}
 
     def fit(self, data: Dataset, progress: Callable[[int, int], None] | None = None, log_every: int = 100) -> None:
         """`config.steps` minibatch updates on `data` (minibatches drawn with replacement)."""

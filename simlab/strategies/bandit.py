@@ -123,6 +123,31 @@ class GaussianThompson:
         self.noise_precision = float(state["noise_precision"])
 
 
+def thompson_propensities(bandit: BetaThompson | GaussianThompson, grid: int = 4001) -> np.ndarray:
+    """P(each arm has the largest posterior draw): the probability Thompson sampling plays it.
+
+    Computed, not sampled (no random draw), as the integral over x of arm i's
+    posterior density times every other arm's posterior CDF, by the midpoint
+    rule on `grid` points. Logged as the behaviour propensity of the emotion shown.
+    """
+    from scipy import stats
+
+    if isinstance(bandit, BetaThompson):
+        x = (np.arange(grid) + 0.5) / grid
+        dist = stats.beta(bandit.alpha[:, None], bandit.beta[:, None])
+        dx = 1.0 / grid
+    else:
+        sd = 1.0 / np.sqrt(bandit.precision)
+        lo, hi = float(np.min(bandit.mu - 9 * sd)), float(np.max(bandit.mu + 9 * sd))
+        dx = (hi - lo) / grid
+        x = lo + (np.arange(grid) + 0.5) * dx
+        dist = stats.norm(bandit.mu[:, None], sd[:, None])
+    pdf, logcdf = dist.pdf(x), dist.logcdf(x)
+    total = logcdf.sum(axis=0)
+    p = np.array([np.sum(pdf[i] * np.exp(total - logcdf[i])) * dx for i in range(len(bandit.arms))])
+    return p / p.sum()
+
+
 def make_bandit(arms: Sequence[str], kind: str = "beta", **prior: float) -> BetaThompson | GaussianThompson:
     if kind == "beta":
         return BetaThompson(arms, prior.get("alpha", 1.0), prior.get("beta", 1.0))
@@ -233,9 +258,11 @@ class ThompsonBanditStrategy(EmotionStrategy):
         assert self.ctx is not None
         self._ingest(self.evidence.from_observation(obs))
         emotion = self.bandit.sample(self.ctx.rng)
+        propensity = float(thompson_propensities(self.bandit)[self.bandit.arms.index(emotion)])
         self.last = emotion
         self.shown.append(emotion)
-        info: dict[str, Any] = {"posterior_means": {a: float(m) for a, m in zip(self.bandit.arms, self.bandit.means())}}
+        info: dict[str, Any] = {"posterior_means": {a: float(m) for a, m in zip(self.bandit.arms, self.bandit.means())},
+                                "propensity": propensity}  # P(Thompson plays it), computed: offline RL / OPE
         offer = action = None
         if self.offers:
             action, offer, target = self.concession.move(self.ctx, obs)

@@ -61,4 +61,5 @@ class RandomEmotionStrategy(EmotionStrategy):
         assert self.ctx is not None
         space = self.ctx.emotions or DEFAULT_SPACE
         emotion = str(space[int(self.ctx.rng.integers(len(space)))])
-        return Decision(emotion=emotion, rationale="random emotion")
+        # the behaviour propensity of the emotion shown (offline RL / off-policy evaluation read it)
+        return Decision(emotion=emotion, rationale="random emotion", info={"propensity": 1.0 / len(space)})

@@ -324,9 +324,11 @@ class CoherenceStrategy(EmotionStrategy):
         self.pull = None
         self.dynamics.step(u)
         p = self.plausibility()
+        propensity = None
         if self.temperature > 0:
             probs = softmax(np.log(np.maximum(p, 1e-300)), self.temperature)
-            emotion = self.emotions[int(self.ctx.rng.choice(len(self.emotions), p=probs))]
+            pick = int(self.ctx.rng.choice(len(self.emotions), p=probs))
+            emotion, propensity = self.emotions[pick], float(probs[pick])
         else:
             emotion = self.emotions[int(np.argmax(p))]
         self.previous = emotion
@@ -335,6 +337,8 @@ class CoherenceStrategy(EmotionStrategy):
             "affect": {"valence": float(x[0]), "arousal": float(x[1]), "dominance": float(x[2])},
             "plausibility": {e: float(v) for e, v in zip(self.emotions, p)},
         }
+        if propensity is not None:  # the probability of the sampled emotion (offline RL / OPE)
+            info["propensity"] = propensity
         offer = action = None
         if self.offers:
             action, offer, target = self.concession.move(self.ctx, obs)

@@ -190,8 +190,17 @@ class EmotionScriptStrategy(SelectorStrategy):
 # --------------------------------------------------------------------------------------
 
 
+BUILTIN = "builtin:"
+"""Prefix of the tiny reference models shipped in ``simlab/strategies/reference_models`` (for `check_strategy`)."""
+
+
 def model_folder(path: str | Path) -> Path:
-    """The model folder named by `path` (the folder, or a file inside it); ConfigError when missing."""
+    """The model folder named by `path` (the folder, or a file inside it); ConfigError when missing.
+
+    ``builtin:NAME`` names a reference model shipped with simlab (``check_ppo``, ``check_iql``).
+    """
+    if str(path).startswith(BUILTIN):
+        path = Path(__file__).resolve().parent / "reference_models" / str(path)[len(BUILTIN):]
     p = Path(path)
     if not p.exists():
         raise ConfigError(f"model {p} not found; train one with `simlab train rl|iql CONFIG.yaml` or fix params.model")
@@ -338,6 +347,7 @@ class RLPolicyStrategy(_ModelStrategy):
     name = "rl_policy"
     description = "a stable-baselines3 PPO/DQN emotion policy trained in NegotiationEnv"
     kinds = ("ppo", "dqn")
+    check_params = ({"model": "builtin:check_ppo"}, {"model": "builtin:check_ppo", "deterministic": False})
 
     class Params(OfferParams):
         model: str = Field(..., description="the model folder or its model.zip (from `simlab train rl`)")
@@ -361,6 +371,7 @@ class IQLSelectorStrategy(_ModelStrategy):
     name = "iql_selector"
     description = "the offline Implicit Q-Learning emotion selector"
     kinds = ("iql",)
+    check_params = tuple({"model": "builtin:check_iql", "selection": s} for s in ("argmax", "sample", "q"))
 
     class Params(OfferParams):
         model: str = Field(..., description="the model folder or its iql.pt (from `simlab train iql`)")

@@ -535,8 +535,10 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
         self._ingest(self.evidence.from_observation(obs))
         proposals = {k: e.propose(obs, self.ctx.rng) for k, e in self.experts.items()}
         fused = self.tracker.fuse(proposals)
+        propensity = None
         if self.selection == "sample":
-            emotion = self.emotions[int(self.ctx.rng.choice(len(self.emotions), p=fused))]
+            pick = int(self.ctx.rng.choice(len(self.emotions), p=fused))
+            emotion, propensity = self.emotions[pick], float(fused[pick])
         else:
             emotion = self.emotions[int(np.argmax(fused))]
         coherence = self.experts.get("coherence")
@@ -563,6 +565,7 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
                 },
                 "belief": self.gt.filter.belief_dict(),
                 "fused": {e: float(p) for e, p in zip(self.emotions, fused)},
+                **({"propensity": propensity} if propensity is not None else {}),  # sampled: its probability
                 "target_utility": target,
             },
         )

@@ -45,9 +45,10 @@ def _logged(P, R, pi, n=6000, seed=0):
     return dataset_from_arrays(eye[s], a, R[s, a], eye[s2], np.zeros(n, bool), tuple("abc"), pi[s, a])
 
 
-FAST = dict(discount=GAMMA, hidden=64, lr=1e-3, steps=4000, batch_size=256, polyak=0.05)
+FAST = dict(discount=GAMMA, hidden=32, lr=3e-3, steps=1500, batch_size=128, polyak=0.1)
 
 
+@pytest.mark.slow
 def test_expectile_near_one_gives_the_optimal_greedy_policy():
     P, R = _mdp()
     q_star = _q_star(P, R)
@@ -63,6 +64,7 @@ def test_expectile_near_one_gives_the_optimal_greedy_policy():
     assert np.abs(q - q_star).max() < 0.1 * np.abs(q_beta - q_star).max()
 
 
+@pytest.mark.slow
 def test_expectile_one_half_recovers_the_behaviour_q_sarsa():
     P, R = _mdp()
     pi = np.random.default_rng(1).dirichlet(np.ones(A), size=S) * 0.7 + 0.1  # a non-uniform behaviour policy
