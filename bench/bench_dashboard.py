@@ -68,7 +68,7 @@ def fill(path: Path, n_turns: int) -> dict:
                                     "utilities": {"collector": {"reservation": 0.35}, "debtor": {"reservation": 0.25}}}})
     con.execute(
         f"""
-        INSERT INTO runs
+        INSERT INTO runs BY NAME
         SELECT 'run-' || lpad(r::VARCHAR, 7, '0') AS run_id,
                'study-' || (r % {STUDIES})::VARCHAR AS study_id,
                ['debt-collection-v1', 'healthcare-advice-v1', 'manipulation-financial-v1'][1 + (r // 5) % 3] AS scenario,
@@ -111,7 +111,9 @@ def fill(path: Path, n_turns: int) -> dict:
     )
     con.execute(
         f"""
-        INSERT INTO turns
+        INSERT INTO turns (run_id, turn_index, round, speaker, role, action, offer_json, emotion, message,
+                           parse_failed, utility_self, utility_other, decision_json, ethics_json, detected_json,
+                           belief_json, experts_json)
         SELECT 'run-' || lpad(r::VARCHAR, 7, '0'), t, t // 2 + 1,
                CASE WHEN t % 2 = 0 THEN 'collector-agent' ELSE 'debtor-agent' END,
                CASE WHEN t % 2 = 0 THEN 'collector' ELSE 'debtor' END,
@@ -134,7 +136,8 @@ def fill(path: Path, n_turns: int) -> dict:
     )
     con.execute(
         f"""
-        INSERT INTO llm_calls
+        INSERT INTO llm_calls (run_id, turn_index, attempt, backend, model, is_llm, prompt_tokens,
+                               prompt_tokens_evaluated, completion_tokens, latency_s, cache_hit, parse_failed)
         SELECT run_id, turn_index, 0, CASE WHEN hash(run_id) % 3 = 0 THEN 'embedded' ELSE 'scripted' END,
                'smollm2-135m-instruct', TRUE, 400, 80, 45, 0.11, hash(run_id, turn_index) % 4 = 0, parse_failed
         FROM turns
