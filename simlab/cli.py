@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
+from simlab.config.resolve import check_file_target
 from simlab.errors import ConfigError, SimlabError
 from simlab.store.store import DEFAULT_STORE
 
@@ -32,6 +33,27 @@ def validate(path: Path = typer.Argument(..., help="A scenario, agent or study Y
     from simlab.strategies import STRATEGIES
 
     kind, model, problems = validate_file(path, strategies=STRATEGIES, backends=BACKENDS)
+    specs = []
+    if not problems and kind == "agent":
+        from simlab.strategies.params import validate_strategy_params
+
+        try:
+            validate_strategy_params(model.strategy.name, model.strategy.params)  # type: ignore[union-attr]
+        except ConfigError as exc:
+            problems = [f"{path}: strategy.params: {exc}"]
+    if not problems and kind == "study":
+        # everything `simlab run` checks before its first run: expansion, strict params, every template, one session per cell
+        from simlab.sweep.expand import expand_study
+        from simlab.sweep.gate import check_specs
+        from simlab.sweep.runner import preflight
+
+        specs = expand_study(model, path)  # type: ignore[arg-type]
+        problems = [f"{path}: {line}" for line in check_specs(specs)]
+        if not problems:
+            try:
+                preflight(specs, gate=False)
+            except ConfigError as exc:
+                problems = [f"{path}: {exc}"]
     if problems:
         for line in problems:
             err.print(line, markup=False, highlight=False, soft_wrap=True)
@@ -39,9 +61,6 @@ def validate(path: Path = typer.Argument(..., help="A scenario, agent or study Y
     console.print(f"{path}: valid {kind}", markup=False)
     console.print_json(json.dumps(model.model_dump(), default=str))  # type: ignore[union-attr]
     if kind == "study":
-        from simlab.sweep.expand import expand_study
-
-        specs = expand_study(model, path)  # type: ignore[arg-type]
         console.print(f"{len(specs)} runs in {len({s.condition for s in specs})} conditions", markup=False)
         from simlab.engine.cases import case_error
 
@@ -68,8 +87,10 @@ def run(
 
     if backend is not None and backend not in BACKENDS:
         raise ConfigError(f"--backend: unknown backend '{backend}'; use one of {', '.join(BACKENDS.names())}")
-    if workers < 1:
-        raise ConfigError("--workers must be at least 1")
+    from simlab.api import check_workers
+
+    check_workers(workers)
+    check_file_target(store, "--store")
     cache = None if no_cache else store.parent / DEFAULT_CACHE.name
     progress = Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -110,13 +131,17 @@ def show(run_id: str = typer.Argument(..., help="A run id (or a unique prefix)."
 
 
 @app.command()
-def runs(study_id: str = typer.Argument(...), store: Path = StoreOpt, limit: int = typer.Option(20, "--limit")) -> None:
+def runs(
+    study_id: str = typer.Argument(...), store: Path = StoreOpt, limit: int = typer.Option(20, "--limit", min=1, help="Most rows to list.")
+) -> None:
     """List a study's runs (id, condition, seed, outcome)."""
     from rich.table import Table
 
-    from simlab.store.store import RunStore
+    from simlab.api import open_store
 
-    df = RunStore(store, read_only=True).query(
+    reader = open_store(store)
+    reader.require_study(study_id)
+    df = reader.query(
         "SELECT run_id, condition, seed, status, outcome, rounds, utility_a, utility_b FROM runs WHERE study_id = ? ORDER BY condition, seed LIMIT ?",
         [study_id, limit],
     )
@@ -131,9 +156,11 @@ def runs(study_id: str = typer.Argument(...), store: Path = StoreOpt, limit: int
 @app.command()
 def summary(study_id: str = typer.Argument(...), store: Path = StoreOpt) -> None:
     """Print the per-condition table of a stored study."""
+    from simlab.api import open_store
     from simlab.store.store import RunStore
     from simlab.report.summary import summary_table
 
+    open_store(store).require_study(study_id)
     console.print(summary_table(RunStore(store, read_only=True), study_id))
 
 
@@ -145,9 +172,12 @@ def export(
     store: Path = StoreOpt,
 ) -> None:
     """Export a study's runs, turns and LLM calls to Parquet (or CSV) files."""
+    from simlab.api import open_store
+    from simlab.config.resolve import output_dir
     from simlab.store.export import export_study
 
-    paths = export_study(store, study_id, format, out)
+    open_store(store).require_study(study_id)
+    paths = export_study(store, study_id, format, output_dir("exports", study_id, out))
     for p in paths:
         console.print(str(p), markup=False)
 
@@ -160,10 +190,9 @@ def report(
     baseline: Optional[str] = typer.Option(None, "--baseline", help="Agent id to test every strategy against (default: the vanilla one)."),
 ) -> None:
     """Write reports/<study_id>/report.md with tables, effect sizes, tests and PNG plots."""
-    from simlab.report import build_report
-    from simlab.store.store import RunStore
+    from simlab.api import report as build
 
-    path = build_report(RunStore(store, read_only=True), study_id, out, baseline=baseline)
+    path = build(study_id, store=store, out=out, baseline=baseline)
     console.print(f"report written to {path}", markup=False)
     text = path.read_text(encoding="utf-8")
     console.print(text.split("\n\n")[1] if "\n\n" in text else "", markup=False, soft_wrap=True)
@@ -177,7 +206,7 @@ app.add_typer(fit_app, name="fit")
 def fit_hmm_cmd(
     study: str = typer.Option(..., "--study", help="Study id whose stored turns to fit on."),
     role: Optional[str] = typer.Option(None, "--role", help="Whose emotions to model (default: the counterpart, each scenario's second role)."),
-    states: int = typer.Option(4, "--states", help="Hidden states (4 keeps the names cooperative, distressed, hostile, deceptive)."),
+    states: int = typer.Option(4, "--states", min=1, max=64, help="Hidden states (4 keeps the names cooperative, distressed, hostile, deceptive)."),
     seed: int = typer.Option(0, "--seed"),
     out: Optional[Path] = typer.Option(None, "--out", help="Where to save the parameters (default models/hmm_<study>.json)."),
     store: Path = StoreOpt,
@@ -186,6 +215,7 @@ def fit_hmm_cmd(
 
     Use the file with `strategy: {name: hmm_game_theory, params: {hmm: PATH}}`.
     """
+    from simlab.config.resolve import output_dir
     from simlab.store.store import RunStore
     from simlab.strategies.hmm_tracker import fit_hmm_from_turns, label_sequences_from_turns, save_params
 
@@ -204,7 +234,7 @@ def fit_hmm_cmd(
         raise ConfigError(f"no turns of role '{role}' in study '{study}'; check --role")
     sequences = label_sequences_from_turns(df.to_dict("records"))
     params = fit_hmm_from_turns(sequences, n_states=states, seed=seed)
-    path = out or Path("models") / f"hmm_{study}.json"
+    path = check_file_target(out or Path("models") / f"hmm_{output_dir('models', study).name}.json", "--out")
     path.parent.mkdir(parents=True, exist_ok=True)
     save_params(params, path)
     console.print(f"fitted a {states}-state HMM on {len(sequences)} sequences ({len(df)} turns); saved to {path}", markup=False)
@@ -230,6 +260,19 @@ def dashboard(
         raise typer.Exit(code)
 
 
+def _click_base() -> type[Exception]:
+    """The ClickException class of the Click that Typer uses: Typer 0.26+ vendors its own copy
+    (``typer._click``), so ``click.ClickException`` from the separate package no longer matches;
+    the base is found on the public `typer.BadParameter` instead of a private import."""
+    for cls in typer.BadParameter.__mro__:
+        if cls.__name__ == "ClickException":
+            return cls
+    raise RuntimeError("typer.BadParameter does not derive from a ClickException; update simlab.cli")  # pragma: no cover
+
+
+_CLICK_ERROR = _click_base()
+
+
 def main() -> None:
     """Entry point: run the app, turning SimlabError into one line."""
     try:
@@ -246,13 +289,15 @@ def main() -> None:
     except KeyboardInterrupt:
         err.print("interrupted: finished runs are stored; run the study again to resume", markup=False)
         sys.exit(130)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            err.print(f"error: {exc.format_message()}", markup=False, soft_wrap=True)
-            sys.exit(2)
-        raise
+    except _CLICK_ERROR as exc:  # usage errors: unknown option, bad value, missing argument
+        if type(exc).__name__ == "NoArgsIsHelpError":  # bare `simlab`: the help text
+            err.print(exc.format_message(), markup=False, highlight=False, soft_wrap=True)
+            sys.exit(exc.exit_code)
+        message = " ".join(exc.format_message().split())
+        cmd = getattr(getattr(exc, "ctx", None), "command_path", None)
+        hint = f" (see {cmd} --help)" if cmd else ""
+        err.print(f"error: {message}{hint}", markup=False, highlight=False, soft_wrap=True)
+        sys.exit(exc.exit_code if isinstance(exc.exit_code, int) and exc.exit_code else 2)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def test_validate_reports_every_problem_with_file_field_and_hint(tmp_path):
 def test_validate_study_resolves_names_and_counts_runs():
     r = simlab("validate", "experiments/debt_quickstart.yaml")
     assert r.returncode == 0, r.stderr
-    assert "valid study" in r.stdout and "36 runs in 12 conditions" in r.stdout
+    assert "valid study" in r.stdout and "39 runs in 13 conditions" in r.stdout
 
 
 def test_validate_finds_unknown_agents_and_strategies(tmp_path):

@@ -1,25 +1,27 @@
 """Load YAML configs into typed models, with errors that name file, field and fix.
 
-Names in a study (``debt_collection``, ``boulware_creditor``) resolve to files by
-looking, in order, at: the name as a path; ``<dir>/<name>.yaml`` beside the
-study file's project (the current directory and the directory above the study
-file); the built-ins shipped in the package (``simlab/_data``) or the source
-checkout.
+Names in a study (``debt_collection``, ``boulware_creditor``) resolve against
+the study file's folder first, then ``scenarios/`` / ``agents/`` beside it, then
+the built-ins, and stay confined to those folders (`simlab.config.resolve`).
+Every file is read through the bounded reader of `simlab.config.safe_yaml`
+(size, depth, aliases, string lengths, finite numbers), so a hostile file is a
+one-line `ConfigError`, never a hang, a memory blow-up or a traceback.
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from simlab.config.models import AgentProfile, Scenario, Study
+from simlab.config.resolve import confined_file, resolve_name
+from simlab.config.safe_yaml import read_yaml_file
+from simlab.config.templates import scenario_problems, template_problems
 from simlab.errors import ConfigError
 from simlab.registry import SCENARIO_MODELS
 
 Kind = Literal["scenario", "agent", "study"]
-_DIRS: dict[str, str] = {"scenario": "scenarios", "agent": "agents", "study": "experiments"}
 _MODELS: dict[str, type[BaseModel]] = {"scenario": Scenario, "agent": AgentProfile, "study": Study}
 
 _HINTS = {
@@ -29,50 +31,28 @@ _HINTS = {
 }
 
 
-def _builtin_roots() -> list[Path]:
-    pkg = Path(__file__).resolve().parent.parent
-    return [pkg / "_data", pkg.parent]
-
-
 def resolve_path(kind: Kind, name: str, near: Path | None = None) -> Path:
-    """The YAML file for `name` of `kind`; ConfigError listing where it looked."""
-    direct = Path(name)
-    if direct.suffix in (".yaml", ".yml") and direct.is_file():
-        return direct
-    sub = _DIRS[kind]
-    roots: list[Path] = [Path.cwd()]
-    if near is not None:
-        near = Path(near)
-        roots += [near.parent, near.parent.parent]
-    roots += _builtin_roots()
-    candidates = []
-    for root in roots:
-        for fname in (name, f"{name}.yaml", f"{name}.yml"):
-            candidates.append(root / sub / fname)
-    for c in candidates:
-        if c.is_file():
-            return c
-    shown = name if name.endswith((".yaml", ".yml")) else f"{name}.yaml"
-    raise ConfigError(
-        f"{kind} '{name}' not found: looked for {shown} and {sub}/{shown} in the current directory, beside the study "
-        f"and among the built-ins; create it or fix the name"
-    )
+    """The YAML file for `name` of `kind` (see `simlab.config.resolve`); ConfigError listing where it looked."""
+    return resolve_name(kind, name, near)
+
+
+def study_file(path: str | Path) -> Path:
+    """A study given on the command line: an existing file path, or a name looked up in experiments/."""
+    p = Path(path)
+    try:
+        if p.is_file():
+            return p
+    except OSError as exc:
+        raise ConfigError(f"study {str(path)[:200]}: unusable path ({exc.strerror}); check it") from None
+    text = str(path)
+    if "/" in text or "\\" in text:
+        raise ConfigError(f"study file {text[:200]} not found; check the path")
+    return resolve_name("study", text)
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
-    """`yaml.safe_load` of a file that must hold a mapping."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; check the path") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)}); fix the syntax") from None
+    """The mapping a bounded, safe YAML read of `path` gives (`simlab.config.safe_yaml`)."""
+    data = read_yaml_file(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping of fields at the top level, got {type(data).__name__}")
     return data
@@ -128,9 +108,8 @@ def load_scenario(name: str, near: Path | None = None) -> Scenario:
     data = read_yaml(path)
     bank = data.get("case_bank")
     if isinstance(bank, dict) and isinstance(bank.get("path"), str):
-        bank_path = Path(bank["path"])
-        if not bank_path.is_absolute():
-            data = {**data, "case_bank": {**bank, "path": str((path.parent / bank_path).resolve())}}
+        full = confined_file(path.parent.resolve(), bank["path"], f"{path}: case_bank.path")
+        data = {**data, "case_bank": {**bank, "path": str(full)}}
     return parse("scenario", data, path)  # type: ignore[return-value]
 
 
@@ -140,9 +119,7 @@ def load_agent(name: str, near: Path | None = None) -> AgentProfile:
 
 
 def load_study(path: str | Path) -> Study:
-    p = Path(path)
-    if not p.is_file():
-        p = resolve_path("study", str(path))
+    p = study_file(path)
     return parse("study", read_yaml(p), p)  # type: ignore[return-value]
 
 
@@ -167,14 +144,20 @@ def validate_file(
     """
     p = Path(path)
     data = read_yaml(p)
-    kind = detect_kind(data)
+    try:
+        kind = detect_kind(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{p}: {exc}") from None
     try:
         model = model_for(kind, data).model_validate(data)
     except ValidationError as exc:
         return kind, None, format_validation_errors(p, exc)
     problems: list[str] = []
+    if kind == "scenario":
+        problems += [f"{p}: {line}" for line in scenario_problems(model.model_dump())]
     if kind == "agent":
         problems += _check_strategy(p, model, strategies)  # type: ignore[arg-type]
+        problems += [f"{p}: {line}" for line in template_problems("persona", model.persona, None)]  # type: ignore[union-attr]
     if kind == "study":
         study: Study = model  # type: ignore[assignment]
         scenarios = []
@@ -183,6 +166,7 @@ def validate_file(
                 scenarios.append(load_scenario(name, near=p))
             except ConfigError as exc:
                 problems.append(f"{p}: scenarios.{i}: {exc}")
+        agents: list[AgentProfile] = []
         for role, ids in study.agents.items():
             for i, aid in enumerate(ids):
                 try:
@@ -190,6 +174,7 @@ def validate_file(
                 except ConfigError as exc:
                     problems.append(f"{p}: agents.{role}.{i}: {exc}")
                     continue
+                agents.append(agent)
                 if agent.role != role:
                     problems.append(f"{p}: agents.{role}.{i}: profile '{aid}' has role '{agent.role}', not '{role}'")
                 problems += _check_strategy(p, agent, strategies, f"agents.{role}.{i}: ")
@@ -198,6 +183,14 @@ def validate_file(
                 study.role_map(sc.roles)
             except ValueError as exc:
                 problems.append(f"{p}: scenario '{sc.id}': {exc}")
+            sc_data = sc.model_dump()
+            seen = set()
+            for agent in [None, *agents]:
+                profiles = {agent.role: agent.model_dump()} if agent is not None else {}
+                for line in scenario_problems(sc_data, profiles):
+                    if line not in seen:
+                        seen.add(line)
+                        problems.append(f"{p}: scenario '{sc.id}': {line}")
         if backends is not None and study.backend.kind not in backends:
             problems.append(f"{p}: backend.kind: unknown backend '{study.backend.kind}' (known: {', '.join(backends.names())})")
     return kind, model, problems

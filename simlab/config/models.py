@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=False)
+    model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
 
 class IssueSpec(_Strict):
@@ -243,6 +243,12 @@ class AgentProfile(_Strict):
     backend: BackendSpec | None = None
 
 
+MAX_SEEDS = 100_000
+"""Most seeds one study may list (a {start, count} range of 10**9 would hang the expansion)."""
+MAX_SEED = 2**63 - 1
+"""Largest seed: the store keeps seeds as 64-bit integers."""
+
+
 class Study(_Strict):
     """A study (experiments/*.yaml): scenarios x agent pairings x conditions x seeds x replicates."""
 
@@ -260,7 +266,7 @@ class Study(_Strict):
         default_factory=dict, description="fields merged into every scenario of the study (e.g. {deadline: 6})"
     )
     seeds: list[int]
-    replicates: int = Field(1, ge=1)
+    replicates: int = Field(1, ge=1, le=10_000)
     backend: BackendSpec = Field(default_factory=BackendSpec)
     population: int = Field(16, ge=1, description="sessions a worker advances together, one turn per step")
     detector: str | None = Field("lexicon", description="emotion detector run on every message (None to skip)")
@@ -280,7 +286,16 @@ class Study(_Strict):
         if isinstance(v, dict):
             if set(v) != {"start", "count"}:
                 raise ValueError("seeds: give a list, or {start: S, count: N}")
-            return list(range(int(v["start"]), int(v["start"]) + int(v["count"])))
+            start, count = v["start"], v["count"]
+            if not all(isinstance(x, int) and not isinstance(x, bool) for x in (start, count)):
+                raise ValueError("seeds: start and count must be whole numbers")
+            if not 1 <= count <= MAX_SEEDS:
+                raise ValueError(f"seeds: count must be between 1 and {MAX_SEEDS}")
+            if not 0 <= start <= MAX_SEED - count + 1:
+                raise ValueError("seeds: every seed must lie in [0, 2**63-1]; give a start of 0 or more, below 2**63 - count")
+            return list(range(start, start + count))
+        if isinstance(v, list) and len(v) > MAX_SEEDS:
+            raise ValueError(f"seeds: at most {MAX_SEEDS} seeds per study, got {len(v)}")
         return v
 
     @field_validator("seeds")
@@ -290,6 +305,19 @@ class Study(_Strict):
             raise ValueError("seeds: give at least one seed, e.g. [1, 2, 3]")
         if len(set(v)) != len(v):
             raise ValueError("seeds: must be distinct")
+        bad = [s for s in v if not 0 <= s <= MAX_SEED]
+        if bad:
+            raise ValueError(f"seeds: {str(bad[0])[:24]} is outside [0, 2**63-1] (the store keeps 64-bit seeds); use a smaller seed")
+        return v
+
+    @field_validator("scenarios")
+    @classmethod
+    def _distinct_scenarios(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("scenarios: list at least one scenario")
+        twice = sorted({s for s in v if v.count(s) > 1})
+        if twice:
+            raise ValueError(f"scenarios: {', '.join(twice)} listed more than once; list each scenario once")
         return v
 
     @model_validator(mode="after")
@@ -332,4 +360,7 @@ class Study(_Strict):
         for role, ids in v.items():
             if not ids:
                 raise ValueError(f"agents.{role}: list at least one agent profile")
+            twice = sorted({a for a in ids if ids.count(a) > 1})
+            if twice:
+                raise ValueError(f"agents.{role}: {', '.join(twice)} listed more than once; list each agent once")
         return v

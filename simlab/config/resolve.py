@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path, PurePosixPath
 
 from simlab.errors import ConfigError
@@ -71,11 +72,15 @@ def _inside(path: Path, root: Path) -> bool:
         return False
 
 
-def _is_file(path: Path) -> bool:
+def _is_file(path: Path, kind: str) -> bool:
+    """Whether `path` is a regular file; ConfigError when something else (a FIFO, a folder) has the name."""
     try:
-        return path.is_file()
-    except OSError:  # name too long and the like: not a file we can use
+        st = os.stat(path)
+    except OSError:  # missing, name too long and the like: not a file we can use
         return False
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(f"{kind} file {path} is not a regular file (a folder, FIFO, socket or device); replace it with a .yaml file")
+    return True
 
 
 def resolve_name(kind: str, name: str, near: Path | None = None) -> Path:
@@ -86,7 +91,7 @@ def resolve_name(kind: str, name: str, near: Path | None = None) -> Path:
     for root in roots:
         for fname in fnames:
             cand = root / fname
-            if _is_file(cand):
+            if _is_file(cand, kind):
                 if not _inside(cand, root):
                     raise ConfigError(f"{kind} '{name}': {cand} points outside {root} (a symlink); copy the file in instead")
                 return cand

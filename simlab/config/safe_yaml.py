@@ -167,7 +167,8 @@ def parse_yaml_text(text: str, path: Path | str, limits: Limits = LIMITS) -> Any
         problem = getattr(exc, "problem", None) or exc
         raise ConfigError(f"{path}:{where} is not valid YAML ({_one_line(problem)}); fix the syntax") from None
     except (ValueError, TypeError, OverflowError) as exc:  # e.g. int() of a 5,000-digit scalar, unhashable keys
-        raise ConfigError(f"{path}: a value cannot be read ({_one_line(exc)[:160]}); fix or quote it") from None
+        why = "a number with thousands of digits" if "integer string conversion" in str(exc) else _one_line(exc)[:160]
+        raise ConfigError(f"{path}: a value cannot be read ({why}); use a smaller number or quote it") from None
     finally:
         if loader is not None:
             loader.dispose()

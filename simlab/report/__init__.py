@@ -1,7 +1,16 @@
-"""Reports built from the run store: `build_report` dispatches on the study's protocol."""
+"""Reports built from the run store: `build_report` dispatches on the study's protocol.
+
+The package is also callable: ``simlab.report(study_id, store=..., out=..., baseline=...)``
+is `simlab.report.write.write_report` (the Python API's report function). A plain
+function named ``simlab.report`` could not exist beside this subpackage: importing
+the subpackage rebinds the name on `simlab`.
+"""
 from __future__ import annotations
 
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 from simlab.errors import StoreError
 from simlab.store.store import RunStore
@@ -21,3 +30,15 @@ def build_report(store: RunStore, study_id: str, out_dir: str | Path | None = No
     from simlab.report.decision import build_report as build_decision_report
 
     return build_decision_report(store, study_id, out)
+
+
+class _CallableReports(types.ModuleType):
+    """This package's module type: calling it writes a report (`simlab.report.write.write_report`)."""
+
+    def __call__(self, study_id: str, store: Any = None, out: str | Path | None = None, baseline: str | None = None) -> Path:
+        from simlab.report.write import write_report
+
+        return write_report(study_id, **({"store": store} if store is not None else {}), out=out, baseline=baseline)
+
+
+sys.modules[__name__].__class__ = _CallableReports

@@ -1,8 +1,17 @@
-"""Export a study from the run store to Parquet or CSV files (DuckDB COPY)."""
+"""Export a study from the run store to Parquet or CSV files.
+
+Rows are read with a parameterised query and written by pyarrow, so neither the
+study id nor the output path is ever pasted into SQL (a path with a quote is
+just a path).
+"""
 from __future__ import annotations
 
 from pathlib import Path
 
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
+
+from simlab.config.resolve import check_dir_target, output_dir
 from simlab.errors import ConfigError, StoreError
 from simlab.store.store import RunStore
 
@@ -15,18 +24,25 @@ def export_study(store_path: str | Path, study_id: str, fmt: str = "parquet", ou
     n = store.query("SELECT count(*) AS n FROM runs WHERE study_id = ?", [study_id])["n"][0]
     if n == 0:
         raise StoreError(f"study '{study_id}' has no runs in {store.path}; check the id with simlab summary")
-    out_dir = Path(out) if out else Path("exports") / study_id
+    out_dir = Path(out) if out else output_dir("exports", study_id)
+    check_dir_target(out_dir, "--out")
     out_dir.mkdir(parents=True, exist_ok=True)
-    opts = "(FORMAT PARQUET)" if fmt == "parquet" else "(FORMAT CSV, HEADER)"
     paths = []
     queries = {
-        "runs": "SELECT * FROM runs WHERE study_id = $sid",
-        "turns": "SELECT t.* FROM turns t JOIN runs r USING (run_id) WHERE r.study_id = $sid ORDER BY run_id, turn_index",
-        "llm_calls": "SELECT c.* FROM llm_calls c JOIN runs r USING (run_id) WHERE r.study_id = $sid",
+        "runs": "SELECT * FROM runs WHERE study_id = ? ORDER BY run_id",
+        "turns": "SELECT t.* FROM turns t JOIN runs r USING (run_id) WHERE r.study_id = ? ORDER BY run_id, turn_index",
+        "llm_calls": "SELECT c.* FROM llm_calls c JOIN runs r USING (run_id) WHERE r.study_id = ? ORDER BY run_id, turn_index, attempt",
     }
     with store.connect() as con:
-        for name, q in queries.items():
-            path = out_dir / f"{name}.{fmt}"
-            con.execute(f"COPY ({q.replace('$sid', '?')}) TO '{path.as_posix()}' {opts}", [study_id])
-            paths.append(path)
+        tables = {name: con.sql(q, params=[study_id]).to_arrow_table() for name, q in queries.items()}
+    for name, table in tables.items():
+        path = out_dir / f"{name}.{fmt}"
+        try:
+            if fmt == "parquet":
+                pq.write_table(table, path)
+            else:
+                pacsv.write_csv(table, path)
+        except OSError as exc:
+            raise StoreError(f"cannot write {path} ({exc}); check --out") from None
+        paths.append(path)
     return paths

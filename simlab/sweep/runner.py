@@ -14,14 +14,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from simlab.config.loader import load_study, resolve_path
-from simlab.config.models import BackendSpec
+from simlab.config.loader import load_study, study_file
+from simlab.config.models import BackendSpec, Study
 from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
 from simlab.store.store import DEFAULT_STORE, RunRecord, RunStore
 from simlab.sweep.execute import DEFAULT_CACHE, build_backend, execute_specs, make_session
 from simlab.engine.cases import case_error
 from simlab.sweep.expand import expand_study
+from simlab.sweep.gate import require_valid
 
 
 @dataclass
@@ -35,8 +36,12 @@ class StudyResult:
     errors: list[str] = field(default_factory=list)
 
 
-def preflight(specs: list[RunSpec]) -> None:
-    """Build one session per distinct (scenario, profiles) and its first request, so config errors stop the study before it starts."""
+def preflight(specs: list[RunSpec], gate: bool = True) -> None:
+    """Check the study before it starts: the gate (strict params and every template of every role,
+    `simlab.sweep.gate`; skipped with ``gate=False`` when the caller ran it), then one session per
+    distinct (scenario, profiles) and its first request, so config errors stop the study before it starts."""
+    if gate:
+        require_valid(specs)
     seen = set()
     for spec in specs:
         key = (spec.scenario["id"], tuple(sorted((r, p["id"]) for r, p in spec.profiles.items())), spec.condition)
@@ -97,12 +102,18 @@ def run_study(
     cache_path: Path | None = DEFAULT_CACHE,
     on_progress: Callable[[int, int], None] | None = None,
     batch_every_s: float = 2.0,
+    study_path: str | Path | None = None,
 ) -> StudyResult:
-    """Run every run of the study at `path` not already in the store."""
-    p = Path(path)
-    if not p.is_file():
-        p = resolve_path("study", str(path))
-    study = load_study(p)
+    """Run every run of the study at `path` not already in the store.
+
+    `path` may also be a `Study` built in Python (`simlab.run_study`); its names
+    then resolve as for a study file at `study_path` (default: in the current directory).
+    """
+    if isinstance(path, Study):
+        study, p = path, Path(study_path) if study_path else Path.cwd() / f"{path.study}.yaml"
+    else:
+        p = study_file(path)
+        study = load_study(p)
     if workers < 1:
         raise ConfigError("--workers must be at least 1")
     specs = expand_study(study, p, backend_kind=backend)
