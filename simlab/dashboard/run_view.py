@@ -76,33 +76,32 @@ def offer_trajectories(turns: pd.DataFrame, roles: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["turn_index", "round", "proposer", "to_role", "utility"])
 
 
-def belief_frame(turns: pd.DataFrame) -> pd.DataFrame:
-    """Long frame of belief_json ({state: prob}): turn_index, round, role, state, prob."""
+def _numeric_map_frame(turns: pd.DataFrame, column: str, inner: str, key_name: str, value_name: str,
+                       *, top_level: bool) -> pd.DataFrame:
+    """Long frame of a per-turn JSON map {key: number}: the map under `inner`, or (`top_level`) the column itself."""
     rows = []
     for t in turns.itertuples(index=False):
-        belief = _loads(t.belief_json)
-        if isinstance(belief, dict) and isinstance(belief.get("belief"), dict):
-            belief = belief["belief"]
-        if not isinstance(belief, dict):
+        value = _loads(getattr(t, column))
+        if isinstance(value, dict) and isinstance(value.get(inner), dict):
+            value = value[inner]
+        elif not top_level:
             continue
-        for state, prob in belief.items():
-            if isinstance(prob, (int, float)) and not isinstance(prob, bool):
-                rows.append([int(t.turn_index), t.round, str(t.role), str(state), float(prob)])
-    return pd.DataFrame(rows, columns=["turn_index", "round", "role", "state", "prob"])
+        if not isinstance(value, dict):
+            continue
+        for key, number in value.items():
+            if isinstance(number, (int, float)) and not isinstance(number, bool):
+                rows.append([int(t.turn_index), t.round, str(t.role), str(key), float(number)])
+    return pd.DataFrame(rows, columns=["turn_index", "round", "role", key_name, value_name])
+
+
+def belief_frame(turns: pd.DataFrame) -> pd.DataFrame:
+    """Long frame of belief_json ({state: prob}, or nested under "belief"): turn_index, round, role, state, prob."""
+    return _numeric_map_frame(turns, "belief_json", "belief", "state", "prob", top_level=True)
 
 
 def reliability_frame(turns: pd.DataFrame) -> pd.DataFrame:
     """Long frame of experts_json["reliabilities"] ({expert: w}): turn_index, round, role, expert, weight."""
-    rows = []
-    for t in turns.itertuples(index=False):
-        experts = _loads(t.experts_json)
-        rel = experts.get("reliabilities") if isinstance(experts, dict) else None
-        if not isinstance(rel, dict):
-            continue
-        for expert, w in rel.items():
-            if isinstance(w, (int, float)) and not isinstance(w, bool):
-                rows.append([int(t.turn_index), t.round, str(t.role), str(expert), float(w)])
-    return pd.DataFrame(rows, columns=["turn_index", "round", "role", "expert", "weight"])
+    return _numeric_map_frame(turns, "experts_json", "reliabilities", "expert", "weight", top_level=False)
 
 
 def format_offer(offer_json: Any) -> str:

@@ -6,6 +6,7 @@ and small helpers that turn array-likes into clean float vectors.
 """
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -52,3 +53,15 @@ def check_rng(rng: Any) -> np.random.Generator:
     if not isinstance(rng, np.random.Generator):
         raise TypeError(f"rng must be a numpy.random.Generator, got {type(rng).__name__}")
     return rng
+
+
+def check_summary_groups(what: str, n1: int, sd1: float, n2: int, sd2: float) -> None:
+    """Two groups given as summary statistics: at least 2 observations and a finite SD each.
+
+    Raises:
+        InsufficientDataError: naming `what` (e.g. "Cohen's d") and the offending values.
+    """
+    if n1 < 2 or n2 < 2:
+        raise InsufficientDataError(f"{what} needs at least 2 observations per group, got n1={n1}, n2={n2}")
+    if not (math.isfinite(sd1) and math.isfinite(sd2)):
+        raise InsufficientDataError(f"{what} needs finite SDs, got sd1={sd1}, sd2={sd2}")

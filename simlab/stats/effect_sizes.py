@@ -45,6 +45,7 @@ from simlab.stats._validation import (
     as_vector,
     check_confidence,
     check_rng,
+    check_summary_groups,
 )
 
 CIMethod = Literal["analytic", "percentile", "bca"]
@@ -301,10 +302,7 @@ def cohens_d_from_stats(
             not finite, or both groups have zero variance.
     """
     confidence = check_confidence(confidence)
-    if n1 < 2 or n2 < 2:
-        raise InsufficientDataError(f"Cohen's d needs at least 2 observations per group, got n1={n1}, n2={n2}")
-    if not (math.isfinite(sd1) and math.isfinite(sd2)):
-        raise InsufficientDataError(f"Cohen's d needs finite SDs, got sd1={sd1}, sd2={sd2}")
+    check_summary_groups("Cohen's d", n1, sd1, n2, sd2)
     d = d_from_stats(mean1, sd1, int(n1), mean2, sd2, int(n2))
     se = math.sqrt(d_variance(d, n1, n2))
     z = _z(confidence)

@@ -20,7 +20,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from simlab.stats._validation import InsufficientDataError, as_vector
+from simlab.stats._validation import InsufficientDataError, as_vector, check_summary_groups
 from simlab.stats.effect_sizes import d_from_stats, h_from_proportions
 
 Alternative = Literal["two-sided", "less", "greater"]
@@ -116,10 +116,7 @@ def welch_t_from_stats(
             not finite, or both groups have zero variance.
     """
     _check_alternative(alternative)
-    if n1 < 2 or n2 < 2:
-        raise InsufficientDataError(f"Welch's t needs at least 2 observations per group, got n1={n1}, n2={n2}")
-    if not (math.isfinite(sd1) and math.isfinite(sd2)):
-        raise InsufficientDataError(f"Welch's t needs finite SDs, got sd1={sd1}, sd2={sd2}")
+    check_summary_groups("Welch's t", n1, sd1, n2, sd2)
     return _welch(float(mean1), float(sd1) ** 2, int(n1), float(mean2), float(sd2) ** 2, int(n2), alternative, confidence)
 
 
