@@ -39,6 +39,11 @@ with st.expander("Filters", expanded=False):
     values = dc.q("run_filter_values", study_id)
     scenarios = f2.multiselect("Scenario", values["scenario"], key="f_scenario")
     conditions = f3.multiselect("Condition", values["condition"], key="f_condition")
+    h1, h2 = st.columns(2)
+    agents_a = h1.multiselect("Agent A", values["agent_a"], key="f_agent_a",
+                              help="The agent in the scenario's first role (e.g. the lead strategy).")
+    agents_b = h2.multiselect("Agent B", values["agent_b"], key="f_agent_b",
+                              help="The agent in the scenario's second role (e.g. the counterpart).")
     g1, g2, g3, g4 = st.columns(4)
     statuses = g1.multiselect("Status", values["status"], key="f_status")
     backends = g2.multiselect("Backend", values["backend"], key="f_backend")
@@ -48,7 +53,7 @@ with st.expander("Filters", expanded=False):
 
 flt = RunFilter(
     study_id=study_id, scenarios=scenarios, conditions=conditions, statuses=statuses, backends=backends,
-    agreement=None if agreement == "any" else agreement == "yes", parse_failed_only=parse_only, run_id_prefix=prefix,
+    agents_a=agents_a, agents_b=agents_b, agreement=None if agreement == "any" else agreement == "yes", parse_failed_only=parse_only, run_id_prefix=prefix,
 )
 
 

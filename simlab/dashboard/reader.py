@@ -43,6 +43,8 @@ class RunFilter:
     conditions: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
     backends: list[str] = field(default_factory=list)
+    agents_a: list[str] = field(default_factory=list)
+    agents_b: list[str] = field(default_factory=list)
     agreement: bool | None = None
     parse_failed_only: bool = False
     run_id_prefix: str = ""
@@ -57,6 +59,8 @@ class RunFilter:
             ("cond", "condition", self.conditions),
             ("stat", "status", self.statuses),
             ("back", "backend", self.backends),
+            ("ag_a", "agent_a", self.agents_a),
+            ("ag_b", "agent_b", self.agents_b),
         ):
             if values:
                 clauses.append(f"list_contains(${name}::VARCHAR[], {col})")
@@ -431,9 +435,9 @@ class StoreReader:
 
     # ---- run explorer ---------------------------------------------------------------------
     def run_filter_values(self, study_id: str | None) -> dict[str, list[str]]:
-        """Distinct scenario, condition, status and backend values (for the filter widgets), in one scan."""
+        """Distinct scenario, condition, status, backend and per-role agent values (for the filter widgets), in one scan."""
         where, params = ("study_id = $s", {"s": study_id}) if study_id else ("TRUE", {})
-        cols = ("scenario", "condition", "status", "backend")
+        cols = ("scenario", "condition", "status", "backend", "agent_a", "agent_b")
         row = self.rows(
             "SELECT " + ", ".join(f"list(DISTINCT {c}) FILTER (WHERE {c} IS NOT NULL)" for c in cols)
             + f" FROM runs WHERE {where}",

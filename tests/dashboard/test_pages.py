@@ -295,3 +295,14 @@ def test_compare_page_with_32_conditions_stays_readable(tournament_store, monkey
     assert {"xaxis4", "yaxis4"} <= set(fig["layout"]) and len(fig["data"]) == 4
     titles = {a["text"] for a in fig["layout"]["annotations"]}
     assert titles == {f"counterpart agent: {c}" for c in t["counterparts"]}
+
+
+def test_run_explorer_filters_by_agent(tournament_store, monkeypatch):
+    path, t = tournament_store
+    monkeypatch.setenv("SIMLAB_STORE", str(path))
+    at = open_page("views/runs.py")
+    at.multiselect(key="f_agent_a").select("lead_hmm_game_theory").run()
+    at.multiselect(key="f_agent_b").select("counterpart_cheating").run()
+    assert_clean(at)
+    listed = at.dataframe(key="runs_table").value
+    assert set(listed["condition"]) == {"lead_hmm_game_theory vs counterpart_cheating"} and len(listed) == t["seeds"]

@@ -392,3 +392,14 @@ def test_short_labels_stay_distinct_and_short():
     assert len(set(shown)) == len(labels)
     assert all(len(line) <= 28 for s in shown for line in s.split("<br>")) and all(s.count("<br>") <= 1 for s in shown)
     assert use_horizontal(labels) and not use_horizontal(["vanilla", "hmm"])
+
+
+def test_run_filter_by_agent_columns(tournament_store):
+    path, t = tournament_store
+    reader = StoreReader(path)
+    values = reader.run_filter_values("tournament")
+    assert values["agent_a"] == sorted(t["leads"]) and values["agent_b"] == sorted(t["counterparts"])
+    flt = RunFilter(study_id="tournament", agents_a=["lead_vanilla", "lead_coherence"], agents_b=["counterpart_victim"])
+    page = reader.list_runs(flt, limit=100)
+    assert reader.count_runs(flt) == 2 * t["seeds"] == len(page)
+    assert set(page["condition"]) == {"lead_vanilla vs counterpart_victim", "lead_coherence vs counterpart_victim"}
