@@ -423,3 +423,62 @@ class ExploringSelectorStrategy(SelectorStrategy):
             probs[self.emotions.index(self.p.base)] += 1.0 - self.p.epsilon
         i = int(self.ctx.rng.choice(n, p=probs))
         return i, float(probs[i]), f"exploring: {self.emotions[i]} (p={probs[i]:.3f})"
+
+
+# --------------------------------------------------------------------------------------
+# a trained selector as the orchestrator's RL expert
+# --------------------------------------------------------------------------------------
+
+RL_EXPERT_KINDS: dict[str, tuple[str, ...]] = {"rl_policy": ("ppo", "dqn"), "iql": ("iql",)}
+
+
+def parse_rl_expert(spec: str) -> tuple[str, str | None]:
+    """("bandit", None) or (kind, path) of an orchestrator ``rl_expert`` value; ValueError when malformed."""
+    if spec == "bandit":
+        return "bandit", None
+    kind, sep, path = spec.partition(":")
+    if not sep or kind not in RL_EXPERT_KINDS or not path:
+        raise ValueError(f"rl_expert must be 'bandit', 'rl_policy:PATH' or 'iql:PATH', not {spec!r}")
+    return kind, path
+
+
+class LearnedExpert:
+    """A trained selector (``rl_policy:PATH`` or ``iql:PATH``) as the Bayesian orchestrator's RL expert.
+
+    It proposes the policy's distribution over emotions at the featurised
+    history (a greedy DQN / argmax policy proposes a one-hot); it does not learn
+    online (the orchestrator still learns its reliability).
+    """
+
+    name = "rl"
+
+    def __init__(self, spec: str) -> None:
+        kind, path = parse_rl_expert(spec)
+        if path is None:
+            raise ConfigError("LearnedExpert needs 'rl_policy:PATH' or 'iql:PATH'")
+        self.spec = spec
+        self.policy = load_policy(path, RL_EXPERT_KINDS[kind])
+        self.ctx: StrategyContext | None = None
+        self.emotions: tuple[str, ...] = self.policy.emotions
+
+    def reset(self, ctx: StrategyContext, emotions: tuple[str, ...]) -> None:
+        if tuple(emotions) != self.policy.emotions:
+            raise ConfigError(f"rl_expert {self.spec}: trained on emotions {self.policy.emotions}, the negotiation uses {emotions}")
+        self.ctx, self.emotions = ctx, tuple(emotions)
+
+    def observe(self, evidence: Any) -> None:
+        """The policy reads the history itself."""
+
+    def propose(self, obs: Observation, rng: np.random.Generator) -> np.ndarray:
+        assert self.ctx is not None
+        x = featurise(obs.history, self.ctx.role, self.ctx.utility, obs.round, self.ctx.deadline, self.emotions)
+        return self.policy.probs(x)
+
+    def learn(self, chosen: str, reward: float, weight: float) -> None:
+        """A trained policy is fixed during a negotiation."""
+
+    def get_state(self) -> dict[str, Any]:
+        return {}
+
+    def set_state(self, state: Any) -> None:
+        """Stateless."""

@@ -80,6 +80,7 @@ from simlab.strategies.game_theory import (
     payoff_matrix,
     softmax,
 )
+from simlab.strategies.learned import LearnedExpert, parse_rl_expert
 from simlab.strategies.hmm_tracker import ForwardFilter, resolve_params
 
 
@@ -396,6 +397,7 @@ class OrchestratorParams(GameTheoryParams):
     gt_temperature: float = Field(0.1, gt=0.0, le=100.0)
     bandit_kind: Literal["beta", "gaussian"] = "beta"
     bandit_draws: int = Field(64, ge=1, le=100_000)
+    rl_expert: str = Field("bandit", description="the RL expert: bandit (Thompson), rl_policy:PATH or iql:PATH")
     big_five: BigFiveSpec = None
     order: Literal[1, 2] = 2
     contagion: float = Field(0.35, ge=0.0, le=1.0)
@@ -407,6 +409,12 @@ class OrchestratorParams(GameTheoryParams):
     def _experts(cls, v: list[str] | None) -> list[str] | None:
         if v is not None and (not v or len(set(v)) != len(v)):
             raise ValueError(f"experts: name each of {', '.join(EXPERTS)} at most once, and at least one")
+        return v
+
+    @field_validator("rl_expert")
+    @classmethod
+    def _rl_expert(cls, v: str) -> str:
+        parse_rl_expert(v)
         return v
 
     @field_validator("reliability_prior")
@@ -440,6 +448,9 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
         end_weight: weight of the end-of-negotiation reward, split over the turns (default 1).
         hmm, payoffs, gt_temperature: game-theoretic expert.
         bandit_kind, bandit_draws: RL expert (Beta or Gaussian Thompson sampling).
+        rl_expert: "bandit" (default: the Thompson-sampling expert), "rl_policy:PATH" (a PPO/DQN
+            model from ``simlab train rl``) or "iql:PATH" (the IQL selector from ``simlab train iql``);
+            a learned expert proposes its policy's distribution and does not learn online.
         big_five, order, contagion, sigma: coherence expert.
         state_factors, concession_factor, window, start, floor, deadline_e: offers.
 
@@ -468,7 +479,10 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
         self.gt = GameTheoryExpert(params.get("hmm"), params.get("payoffs"), float(params.get("gt_temperature", 0.1)))
         factories = {
             "game_theoretic": lambda: self.gt,
-            "rl": lambda: BanditExpert(str(params.get("bandit_kind", "beta")), int(params.get("bandit_draws", 64))),
+            "rl": lambda: (
+                BanditExpert(str(params.get("bandit_kind", "beta")), int(params.get("bandit_draws", 64)))
+                if params.get("rl_expert", "bandit") == "bandit" else LearnedExpert(str(params["rl_expert"]))
+            ),
             "coherence": lambda: CoherenceExpert(
                 params.get("big_five"), int(params.get("order", 2)), float(params.get("contagion", 0.35)),
                 float(params.get("concession_gain", 2.0)), float(params.get("sigma", 0.5)),

@@ -6,11 +6,14 @@ import pytest
 
 @pytest.fixture
 def rigged_config() -> dict:
-    """The debt scenario, learner = creditor, against the counterpart that concedes only to sadness."""
+    """The debt scenario, learner = creditor, against the counterpart that concedes only to sadness.
+
+    Sixteen rounds: the negotiation lasts about twelve learner turns, so the one turn whose emotion cannot
+    matter (the last, when the other side accepts) is under 10% of them."""
     return {
         "scenario": "debt_collection",
         "counterparts": ["rigged_sadness_counterpart"],
-        "scenario_overrides": {"deadline": 8},
+        "scenario_overrides": {"deadline": 16},
         "detector": None,
     }
 

@@ -68,3 +68,21 @@ def test_bad_model_inputs_are_one_clear_error(iql_model, tmp_path):
     iql_model.write_text(yaml.safe_dump(bad))
     with pytest.raises(ConfigError, match="expectil"):
         run_train(iql_model)
+
+
+@pytest.mark.parametrize("expert", ["iql:builtin:check_iql", "rl_policy:builtin:check_ppo"])
+def test_orchestrator_takes_a_learned_rl_expert(expert):
+    from simlab.strategies.orchestrator import BayesianOrchestratorStrategy
+
+    check_strategy(BayesianOrchestratorStrategy, {"rl_expert": expert}, seed=4)
+    s = BayesianOrchestratorStrategy(rl_expert=expert)
+    assert type(s.experts["rl"]).__name__ == "LearnedExpert"
+
+
+def test_orchestrator_rejects_a_malformed_rl_expert():
+    from simlab.strategies.orchestrator import BayesianOrchestratorStrategy
+
+    with pytest.raises(ConfigError, match="rl_expert"):
+        BayesianOrchestratorStrategy(rl_expert="ppo:models/x")
+    with pytest.raises(ConfigError, match="not found"):
+        BayesianOrchestratorStrategy(rl_expert="iql:models/missing")

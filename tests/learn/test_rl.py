@@ -18,7 +18,7 @@ PPO_FAST = {"n_steps": 128, "batch_size": 64, "n_epochs": 4, "learning_rate": 3e
 
 @pytest.mark.slow
 def test_ppo_learns_to_show_the_emotion_the_rigged_counterpart_concedes_to(rigged_config):
-    model, env, summary = train_rl(rigged_config, RLConfig(algo="ppo", timesteps=3000, seed=0, hyperparams=PPO_FAST,
+    model, env, summary = train_rl(rigged_config, RLConfig(algo="ppo", timesteps=5000, seed=0, hyperparams=PPO_FAST,
                                                            eval_episodes=10))
     share = summary["evaluation"]["emotion_share"]
     assert share["sadness"] >= 0.9, share
@@ -32,7 +32,7 @@ def test_ppo_learns_to_show_the_emotion_the_rigged_counterpart_concedes_to(rigge
 def test_dqn_learns_the_rigged_emotion(rigged_config):
     hp = {"learning_starts": 200, "train_freq": 1, "target_update_interval": 200, "exploration_fraction": 0.5,
           "learning_rate": 1e-3, "buffer_size": 5000, "batch_size": 64}
-    _, _, summary = train_rl(rigged_config, RLConfig(algo="dqn", timesteps=3000, seed=0, hyperparams=hp, eval_episodes=10))
+    _, _, summary = train_rl(rigged_config, RLConfig(algo="dqn", timesteps=5000, seed=0, hyperparams=hp, eval_episodes=10))
     assert summary["evaluation"]["emotion_share"]["sadness"] >= 0.9, summary["evaluation"]["emotion_share"]
 
 
