@@ -247,6 +247,61 @@ app.command("dataset")(dataset_cmd)
 app.command("ope")(ope_cmd)
 
 
+import_app = typer.Typer(help="Bring outside data into simlab: human trials, Genius domains.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+
+
+@import_app.command("human")
+def import_human_cmd(
+    file: Path = typer.Argument(..., help="CSV, TSV or Parquet: one row per participant and task."),
+    name: str = typer.Option(..., "--as", help="Dataset name reports refer to (simlab report STUDY --human NAME)."),
+    mapping: Path = typer.Option(..., "--mapping", help="YAML mapping of the file's columns (see README, human data)."),
+    replace: bool = typer.Option(False, "--replace", help="Overwrite a dataset of the same name."),
+    store: Path = StoreOpt,
+) -> None:
+    """Load a human-trial table into the store's human_trials table, with its provenance (file hash, mapping, time)."""
+    from simlab.store.human import import_human, load_mapping
+    from simlab.store.store import RunStore
+
+    prov = import_human(RunStore(store), file, name, load_mapping(mapping), replace=replace)
+    console.print(
+        f"imported {prov['n_rows']} trials of {prov['n_participants']} participants as '{name}' into {store} "
+        f"(sha256 {prov['file_sha256'][:12]})",
+        markup=False,
+    )
+
+
+@import_app.command("genius")
+def import_genius_cmd(
+    folder: Path = typer.Argument(..., help="A Genius folder: one domain XML and its profile XMLs."),
+    out: Path = typer.Option(..., "--out", help="Scenario YAML to write."),
+    profile: Optional[list[str]] = typer.Option(None, "--profile", help="Profile file (twice) when the folder has more than two."),
+    role: Optional[list[str]] = typer.Option(None, "--role", help="Role name of each profile (twice; default from the file names)."),
+    deadline: int = typer.Option(20, "--deadline", min=1, max=1000, help="Rounds (Genius domains set none)."),
+    scenario_id: Optional[str] = typer.Option(None, "--id", help="Scenario id (default genius-<folder>-v1)."),
+) -> None:
+    """Convert a Genius XML domain and two linear-additive profiles into a simlab scenario YAML."""
+    import yaml
+
+    from pydantic import ValidationError
+
+    from simlab.config.models import Scenario
+    from simlab.config.resolve import check_file_target as _target
+    from simlab.interop.genius import genius_to_scenario, read_genius_folder
+
+    data = genius_to_scenario(read_genius_folder(folder, profile or None), deadline=deadline, roles=role or None, scenario_id=scenario_id)
+    try:
+        Scenario.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"Genius folder {folder}: the converted scenario is invalid ({first['msg']}); report this") from None
+    path = _target(out, "--out")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"# converted from the Genius folder {folder} by `simlab import genius`\n"
+                    + yaml.safe_dump(data, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    console.print(f"wrote {path}: {len(data['issues'])} issues, roles {', '.join(data['roles'])}", markup=False)
+
+
 @app.command()
 def dashboard(
     store: Path = StoreOpt,

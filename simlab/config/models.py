@@ -16,27 +16,52 @@ class _Strict(BaseModel):
 
 
 class IssueSpec(_Strict):
-    """One negotiated issue: a numeric range with a unit."""
+    """One negotiated issue: a numeric range with a unit, or a discrete (categorical) set of `values`.
+
+    A discrete issue lists its labels in `values` and has no range of its own
+    (its `range` is the label positions ``[0, n - 1]``); each role scores the
+    labels in ``utilities.ROLE.tables.ISSUE``.
+    """
 
     name: str
-    type: Literal["continuous", "integer"] = "continuous"
-    range: tuple[float, float]
+    type: Literal["continuous", "integer", "discrete"] = "continuous"
+    range: tuple[float, float] | None = None
+    values: list[str] = Field(default_factory=list, description="the labels of a discrete issue")
     unit: str = ""
     description: str = ""
 
     @field_validator("range")
     @classmethod
-    def _ordered(cls, v: tuple[float, float]) -> tuple[float, float]:
-        if not v[0] < v[1]:
+    def _ordered(cls, v: tuple[float, float] | None) -> tuple[float, float] | None:
+        if v is not None and not v[0] < v[1]:
             raise ValueError("range must be [low, high] with low < high")
         return v
+
+    @model_validator(mode="after")
+    def _kind(self) -> "IssueSpec":
+        if self.type == "discrete":
+            if len(self.values) < 2 or len(set(self.values)) != len(self.values):
+                raise ValueError(f"issue '{self.name}': a discrete issue lists at least two distinct labels in values")
+            positions = (0.0, float(len(self.values) - 1))
+            if self.range is not None and tuple(self.range) != positions:
+                raise ValueError(f"issue '{self.name}': a discrete issue has no range (its labels are its values)")
+            self.range = positions
+        else:
+            if self.values:
+                raise ValueError(f"issue '{self.name}': values are for discrete issues; set type: discrete or drop values")
+            if self.range is None:
+                raise ValueError(f"issue '{self.name}': a {self.type} issue needs range: [low, high]")
+        return self
 
 
 class RoleUtility(_Strict):
     """A role's linear-additive preferences."""
 
     weights: dict[str, float]
-    prefer: dict[str, Literal["high", "low"]]
+    prefer: dict[str, Literal["high", "low"]] = Field(default_factory=dict, description="numeric issues: which end is better")
+    tables: dict[str, dict[str, float]] = Field(
+        default_factory=dict, description="discrete issues: this role's utility in [0, 1] of each label"
+    )
     reservation: float = Field(0.0, ge=0.0, le=1.0)
     discount: float = Field(1.0, gt=0.0, le=1.0)
     ranges: dict[str, tuple[float, float]] = Field(
@@ -167,15 +192,29 @@ class Scenario(_Strict):
             if role not in self.utilities:
                 raise ValueError(f"utilities: missing role '{role}'")
             u = self.utilities[role]
-            for label, mapping in (("weights", u.weights), ("prefer", u.prefer)):
-                missing = set(names) - set(mapping)
-                extra = set(mapping) - set(names)
+            numeric = [i.name for i in self.issues if i.type != "discrete"]
+            discrete = [i.name for i in self.issues if i.type == "discrete"]
+            for label, mapping, want in (("weights", u.weights, names), ("prefer", u.prefer, numeric), ("tables", u.tables, discrete)):
+                missing = set(want) - set(mapping)
+                extra = set(mapping) - set(want)
                 if missing or extra:
+                    what = {"weights": "the issues", "prefer": "the numeric issues", "tables": "the discrete issues"}[label]
                     raise ValueError(
-                        f"utilities.{role}.{label}: must name exactly the issues {names}"
+                        f"utilities.{role}.{label}: must name exactly {what} {want}"
                         + (f" (missing {sorted(missing)})" if missing else "")
                         + (f" (unknown {sorted(extra)})" if extra else "")
                     )
+            for issue in self.issues:
+                if issue.type != "discrete":
+                    continue
+                table = u.tables[issue.name]
+                if set(table) != set(issue.values):
+                    raise ValueError(
+                        f"utilities.{role}.tables.{issue.name}: must score exactly the labels {issue.values} (got {sorted(table)})"
+                    )
+                bad = {k: v for k, v in table.items() if not 0.0 <= v <= 1.0}
+                if bad:
+                    raise ValueError(f"utilities.{role}.tables.{issue.name}: utilities must lie in [0, 1] (got {bad})")
         ranges = self.issue_ranges()
         for role, u in self.utilities.items():
             for field, mapping in (("ranges", u.ranges), ("target", u.target), ("reservation_at", u.reservation_at)):

@@ -42,14 +42,20 @@ def system_prompt(scenario: Scenario, profile: AgentProfile, role: str, facts: d
     other = scenario.counterpart(role)
     own = scenario.role_ranges(role)  # the role's own ranges (utilities.ROLE.ranges), default the issues'
     target = scenario.utilities[role].target
+    tables = scenario.utilities[role].tables
     issue_lines = "\n".join(
-        f"- {i.name}: {own[i.name][0]:g} to {own[i.name][1]:g} {i.unit}".rstrip()
+        (f"- {i.name}: one of {', '.join(i.values)}" if i.type == "discrete"
+         else f"- {i.name}: {own[i.name][0]:g} to {own[i.name][1]:g} {i.unit}".rstrip())
         + (f" ({i.description})" if i.description else "")
         + (f"; your target: {target[i.name]:g} {i.unit}".rstrip() if i.name in target else "")
         for i in scenario.issues
     )
     prefer = scenario.utilities[role].prefer
-    wants = ", ".join(f"{'more' if prefer[n] == 'high' else 'less'} {n}" for n in prefer)
+    wants = ", ".join(
+        [f"{'more' if prefer[n] == 'high' else 'less'} {n}" for n in prefer]
+        # a discrete issue: the role's labels from best to worst (its value table, ties in listed order)
+        + [f"{n}: " + " > ".join(sorted(t, key=lambda v: -t[v])) for n, t in tables.items()]
+    )
     parts = [
         f"You are the {role} in a negotiation with the {other}. {fill(scenario.personas.get(role, ''), facts)}",
         fill(profile.persona, facts) if profile.persona else "",
@@ -61,7 +67,8 @@ def system_prompt(scenario: Scenario, profile: AgentProfile, role: str, facts: d
         parts.append(f"How you behave: {fill(b.instructions or b.description, facts)}")
     parts.append(
         "Reply with one JSON object: {\"action\": \"offer\" | \"accept\" | \"walk_away\", "
-        "\"offer\": {" + ", ".join(f'"{i.name}": number' for i in scenario.issues) + "}, "
+        "\"offer\": {" + ", ".join(f'"{i.name}": ' + (" | ".join(f'"{v}"' for v in i.values) if i.type == "discrete" else "number")
+                                   for i in scenario.issues) + "}, "
         f"\"emotion\": one of {', '.join(emotions)}, \"message\": what you say (one or two sentences)}}."
     )
     return "\n\n".join(p for p in parts if p)

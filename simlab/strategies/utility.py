@@ -38,6 +38,13 @@ class UtilityFunction:
         increasing: True where more of an issue is better for this role.
         reservation: utility of no agreement (in [0, 1]).
         discount: per-round multiplicative discount in (0, 1].
+        levels: per issue, the labels of a discrete (categorical) issue, or None
+            for a numeric one (empty: every issue numeric). A discrete issue's
+            value in an array is the label's position (its low/high are 0 and
+            n - 1); in an `Offer` it is the label.
+        tables: per issue, this role's utility in [0, 1] of each label of a
+            discrete issue (None for a numeric one).
+        integer: per issue, True for an integer issue (only whole values can be agreed).
     """
 
     issues: tuple[str, ...]
@@ -47,13 +54,53 @@ class UtilityFunction:
     increasing: np.ndarray
     reservation: float = 0.0
     discount: float = 1.0
+    levels: tuple[tuple[str, ...] | None, ...] = ()
+    tables: tuple[tuple[float, ...] | None, ...] = ()
+    integer: tuple[bool, ...] = ()
+
+    @cached_property
+    def _discrete(self) -> dict[int, tuple[tuple[str, ...], np.ndarray, dict[str, int]]]:
+        """Issue position -> (labels, utility of each label, label -> position) of each discrete issue."""
+        return {
+            k: (tuple(lab), np.asarray(self.tables[k], dtype=float), {x: i for i, x in enumerate(lab)})
+            for k, lab in enumerate(self.levels)
+            if lab
+        }
+
+    def _position(self, k: int, value: Any) -> float:
+        labels, _, pos = self._discrete[k]
+        if isinstance(value, str):
+            if value not in pos:
+                raise ValueError(f"issue '{self.issues[k]}': '{value}' is not one of its values {list(labels)}")
+            return float(pos[value])
+        return float(value)
+
+    def _extremes(self) -> tuple[np.ndarray, np.ndarray]:
+        """(best, worst) value per issue as arrays (label positions for discrete issues)."""
+        best = np.where(self.increasing, self.highs, self.lows).astype(float)
+        worst = np.where(self.increasing, self.lows, self.highs).astype(float)
+        for k, (_, table, _) in self._discrete.items():
+            best[k], worst[k] = float(np.argmax(table)), float(np.argmin(table))
+        return best, worst
+
+    @cached_property
+    def _enumerated(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Every outcome (rows of label positions) and its utility, sorted by utility; None unless all issues are discrete and few."""
+        if len(self._discrete) != len(self.issues) or not self.issues:
+            return None
+        sizes = [len(self._discrete[k][0]) for k in range(len(self.issues))]
+        if int(np.prod(sizes)) > 200_000:
+            return None
+        grid = np.array(np.meshgrid(*[np.arange(n) for n in sizes], indexing="ij")).reshape(len(sizes), -1).T.astype(float)
+        u = self.normalised(grid) @ self.weights
+        order = np.argsort(u, kind="stable")
+        return grid[order], u[order]
 
     @cached_property
     def _scalar(self) -> tuple[Any, ...]:
         """Plain-Python copies of the arrays for the scalar fast paths (the arrays are treated as frozen)."""
         span = np.where(self.highs > self.lows, self.highs - self.lows, 1.0)
-        best = np.where(self.increasing, self.highs, self.lows).astype(float)
-        worst = np.where(self.increasing, self.lows, self.highs).astype(float)
+        best, worst = self._extremes()
         per_issue = tuple(
             zip(self.issues, np.asarray(self.lows, dtype=float).tolist(), span.tolist(), [bool(x) for x in self.increasing])
         )
@@ -61,16 +108,44 @@ class UtilityFunction:
         return per_issue, best.tolist(), worst.tolist(), order
 
     def to_array(self, offer: Offer) -> np.ndarray:
-        return np.array([float(offer[i]) for i in self.issues], dtype=float)
+        if not self._discrete:
+            return np.array([float(offer[i]) for i in self.issues], dtype=float)
+        return np.array(
+            [self._position(k, offer[n]) if k in self._discrete else float(offer[n]) for k, n in enumerate(self.issues)],
+            dtype=float,
+        )
 
     def to_offer(self, values: np.ndarray) -> Offer:
-        return {name: float(v) for name, v in zip(self.issues, values)}
+        if not self._discrete:
+            return {name: float(v) for name, v in zip(self.issues, values)}
+        out: Offer = {}
+        for k, (name, v) in enumerate(zip(self.issues, values)):
+            if k in self._discrete:
+                labels = self._discrete[k][0]
+                out[name] = labels[int(min(max(round(float(v)), 0), len(labels) - 1))]  # type: ignore[assignment]
+            else:
+                out[name] = float(v)
+        return out
 
     def normalised(self, values: np.ndarray) -> np.ndarray:
-        """Per-issue value in [0, 1] (1 = best for this role); shape preserved."""
+        """Per-issue value in [0, 1] (1 = best for this role); shape preserved.
+
+        A discrete issue's column holds label positions; its value is the role's table entry.
+        """
         span = np.where(self.highs > self.lows, self.highs - self.lows, 1.0)
-        x = np.clip((np.asarray(values, dtype=float) - self.lows) / span, 0.0, 1.0)
-        return np.where(self.increasing, x, 1.0 - x)
+        raw = np.asarray(values, dtype=float)
+        x = np.clip((raw - self.lows) / span, 0.0, 1.0)
+        out = np.where(self.increasing, x, 1.0 - x)
+        for k, (labels, table, _) in self._discrete.items():
+            idx = np.clip(np.rint(raw[..., k]), 0, len(labels) - 1).astype(int)
+            out[..., k] = table[idx]
+        return out
+
+    def issue_value(self, k: int, value: Any) -> float:
+        """This role's normalised value of `value` on issue `k` (a label for a discrete issue)."""
+        row = self.to_array(self.best_offer())
+        row[k] = self._position(k, value) if k in self._discrete else float(value)
+        return float(self.normalised(row[None, :])[0, k])
 
     def evaluate(self, values: np.ndarray, round_: int | np.ndarray = 1) -> np.ndarray:
         """Discounted utility of each row of `values` (n, k) reached in `round_`."""
@@ -82,6 +157,8 @@ class UtilityFunction:
 
     def undiscounted(self, offer: Offer) -> float:
         """Utility of `offer` without discount (same value as ``evaluate(to_array(offer)[None, :], 1)[0]``)."""
+        if self._discrete:
+            return float(self.evaluate(self.to_array(offer)[None, :], 1)[0])
         norm = []
         for name, lo, span, inc in self._scalar[0]:
             x = (float(offer[name]) - lo) / span
@@ -91,10 +168,10 @@ class UtilityFunction:
         return float((np.array([norm]) @ self.weights)[0])
 
     def best_offer(self) -> Offer:
-        return self.to_offer(np.where(self.increasing, self.highs, self.lows))
+        return self.to_offer(self._extremes()[0])
 
     def worst_offer(self) -> Offer:
-        return self.to_offer(np.where(self.increasing, self.lows, self.highs))
+        return self.to_offer(self._extremes()[1])
 
     def offer_with_utility(self, target: float) -> Offer:
         """An offer whose undiscounted utility is `target`.
@@ -105,6 +182,8 @@ class UtilityFunction:
         """
         target = float(target)
         target = 0.0 if target < 0.0 else (1.0 if target > 1.0 else target)  # np.clip, NaN passes through
+        if self._discrete:
+            return self._discrete_offer_with_utility(target)
         _, best, worst, order = self._scalar
         values = list(best)
         to_give = 1.0 - target
@@ -115,6 +194,34 @@ class UtilityFunction:
             values[idx] = best[idx] + frac * (worst[idx] - best[idx])
             to_give -= frac * w
         return dict(zip(self.issues, values))
+
+    def _discrete_offer_with_utility(self, target: float) -> Offer:
+        """With discrete issues: the cheapest outcome worth at least `target` (all discrete and few: exactly, by
+        enumeration; else conceding least-weighted issues first, a discrete issue to its cheapest label that keeps
+        the remaining concession within budget)."""
+        enum = self._enumerated
+        if enum is not None:
+            grid, u = enum
+            i = int(np.searchsorted(u, target - 1e-12, side="left"))
+            return self.to_offer(grid[min(i, len(u) - 1)])
+        best, worst = self._extremes()
+        values = best.copy()
+        to_give = 1.0 - target
+        for idx, w in self._scalar[3]:
+            if to_give <= 1e-12 or w <= 0:
+                continue
+            if idx in self._discrete:
+                table = self._discrete[idx][1]
+                top = float(table.max())
+                ok = [j for j in range(len(table)) if w * (top - table[j]) <= to_give + 1e-12]
+                j = min(ok, key=lambda j: (table[j], j))
+                values[idx] = float(j)
+                to_give -= w * (top - float(table[j]))
+            else:
+                frac = min(1.0, to_give / w)
+                values[idx] = best[idx] + frac * (worst[idx] - best[idx])
+                to_give -= frac * w
+        return self.to_offer(values)
 
 
 def utility_of(scenario: Scenario, role: str) -> UtilityFunction:
@@ -129,9 +236,12 @@ def utility_of(scenario: Scenario, role: str) -> UtilityFunction:
         lows=np.array([ranges[n][0] for n in names], dtype=float),
         highs=np.array([ranges[n][1] for n in names], dtype=float),
         weights=w / w.sum(),
-        increasing=np.array([u.prefer[n] == "high" for n in names]),
+        increasing=np.array([u.prefer.get(n, "high") == "high" for n in names]),
         reservation=u.reservation,
         discount=u.discount,
+        levels=tuple(tuple(i.values) if i.type == "discrete" else None for i in scenario.issues),
+        tables=tuple(tuple(float(u.tables[i.name][v]) for v in i.values) if i.type == "discrete" else None for i in scenario.issues),
+        integer=tuple(i.type == "integer" for i in scenario.issues),
     )
     if u.reservation_at:
         # the no-deal value given as an offer in the issues' units: its utility (unnamed issues at the worst)

@@ -28,7 +28,7 @@ from simlab.config.models import AgentProfile, Scenario
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.engine import prompts
 from simlab.engine.ethics import EthicsChecker
-from simlab.engine.outcome import ParetoFrontier, evaluate_metric
+from simlab.engine.outcome import ParetoFrontier, ReachableFrontier, evaluate_metric
 from simlab.engine.protocols.base import SessionBase, session_kwargs, to_json
 from simlab.engine.turn_schema import ACTIONS, reply_fields, turn_schema
 from simlab.llm.base import ChatRequest, ChatResponse
@@ -117,6 +117,8 @@ class AlternatingOffers(SessionBase):
         self.emotions = emotions
         self.issues = scenario.issue_ranges()
         self.integer_issues = {i.name for i in scenario.issues if i.type == "integer"}
+        # discrete issues: offers carry one of the labels (the reply schema's enum)
+        self.discrete_values = {i.name: list(i.values) for i in scenario.issues if i.type == "discrete"}
         self._issue_specs = [(n, lo, hi, n in self.integer_issues) for n, (lo, hi) in self.issues.items()]
         # each role's own ranges (utilities.ROLE.ranges, default the issues'): its offers are clipped to them
         self.role_issues = {role: scenario.role_ranges(role) for role in scenario.roles}
@@ -128,7 +130,7 @@ class AlternatingOffers(SessionBase):
         # rounds: "messages" makes every message a round and the deadline a message limit (EmoMAS)
         self.messages_mode = self.options.rounds == "messages"
         self.max_turns = scenario.deadline if self.messages_mode else 2 * scenario.deadline
-        self.schema = turn_schema(self.issues, emotions)
+        self.schema = turn_schema(self.issues, emotions, choices=self.discrete_values)
         self._schemas: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.ethics = EthicsChecker(scenario.ethics)
         self.units = prompts.units(scenario)
@@ -213,6 +215,9 @@ class AlternatingOffers(SessionBase):
         # the proposer's own ranges when it has them (utilities.ROLE.ranges), else the issues'
         for name, lo, hi, integer in (self._role_specs[role] if role in self._role_specs else self._issue_specs):
             raw = offer.get(name, lo)
+            if name in self.discrete_values:
+                out[name] = _label_of(raw, self.discrete_values[name])  # type: ignore[assignment]
+                continue
             v = float(raw) if isinstance(raw, (int, float)) else lo
             v = min(max(v, lo), hi)
             out[name] = float(round(v)) if integer else round(v, 4)
@@ -226,7 +231,7 @@ class AlternatingOffers(SessionBase):
         schema = self._schemas.get(key)
         if schema is None:
             issues = self.role_issues[role] if role is not None else self.issues
-            schema = self._schemas[key] = turn_schema(issues, self.emotions, fields)
+            schema = self._schemas[key] = turn_schema(issues, self.emotions, fields, choices=self.discrete_values)
         return schema
 
     def next_request(self) -> ChatRequest:
@@ -398,6 +403,9 @@ class AlternatingOffers(SessionBase):
         else:
             point = (ua.reservation, ub.reservation)
         nash = frontier.nash_point(ua.reservation, ub.reservation)
+        # the frontier of the outcomes the negotiation can actually agree on (discrete / integer issues), beside the hull's
+        reach = ReachableFrontier.from_utilities(ua, ub, max_outcomes=200_000)
+        reach_nash = reach.nash_point(ua.reservation, ub.reservation) if reach is not None else None
         final = self.final_utilities()
         env: dict[str, Any] = {k: v for k, v in self.facts.items() if isinstance(v, (int, float))}
         env.update({n: (self.agreement or {}).get(n, 0.0) for n in self.issues})
@@ -413,6 +421,10 @@ class AlternatingOffers(SessionBase):
             "pareto_distance": frontier.distance(point),
             "nash_point": nash,
             "nash_distance": float(np.hypot(point[0] - nash[0], point[1] - nash[1])) if nash else None,
+            # None: every hull point is reachable (a continuous issue) or the outcome space is too large to enumerate
+            "pareto_distance_reachable": reach.distance(point) if reach is not None and len(reach.points) else None,
+            "nash_point_reachable": reach_nash,
+            "nash_distance_reachable": float(np.hypot(point[0] - reach_nash[0], point[1] - reach_nash[1])) if reach_nash else None,
             "custom": custom,
         }
 
@@ -424,7 +436,11 @@ class AlternatingOffers(SessionBase):
             "outcome": self.outcome,
             "agreement": self.agreement is not None,
             "agreed_offer_json": to_json(self.agreement),
-            "utilities_json": to_json({"final": m["utilities"], "undiscounted": m["undiscounted"], "nash_point": m["nash_point"]}),
+            "utilities_json": to_json({
+                "final": m["utilities"], "undiscounted": m["undiscounted"], "nash_point": m["nash_point"],
+                # pareto_distance / nash_distance columns: the convex hull's frontier; these: the reachable outcomes'
+                "reachable": {k: m[f"{k}_reachable"] for k in ("pareto_distance", "nash_point", "nash_distance")},
+            }),
             "utility_a": m["utilities"][roles[0]],
             "utility_b": m["utilities"][roles[1]],
             "rounds": self.rounds,
@@ -436,3 +452,13 @@ class AlternatingOffers(SessionBase):
             "ethics_violations": sum(len(t["ethics"]) for t in self.turns),
             "parse_failures": self.parse_failures(),
         }
+
+
+def _label_of(raw: Any, labels: list[str]) -> str:
+    """A discrete issue's value as one of its labels: the label (any case), or a label position; else the first label."""
+    if isinstance(raw, str):
+        by_lower = {x.lower(): x for x in labels}
+        return by_lower.get(raw.strip().lower(), labels[0])
+    if isinstance(raw, (int, float)) and math.isfinite(float(raw)):
+        return labels[int(min(max(round(float(raw)), 0), len(labels) - 1))]
+    return labels[0]
