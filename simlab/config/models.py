@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, allow_inf_nan=False)
 
@@ -149,6 +150,28 @@ class ProtocolOptions(_Strict):
     rounds: Literal["pairs", "messages"] = "pairs"
 
 
+class SeedVaries(_Strict):
+    """What a run's seed varies besides the case drawn (`simlab.engine.seed_varies`).
+
+    Without it, seeds of a deterministic pairing under the scripted backend give
+    identical negotiations (pseudo-replicates). Each draw comes from the seed and
+    replicate alone, so every condition sees the same variation (common random numbers).
+
+    Attributes:
+        reservation_jitter: each role's reservation value moves by a uniform draw
+            in [-j, +j] (clipped to [0, 0.95]).
+        weight_jitter: each issue weight is multiplied by a uniform draw in
+            [1 - j, 1 + j] (then renormalised).
+        deadline_jitter: the deadline moves by a whole number of rounds in [-k, +k] (at least 1).
+        roles: the roles whose utilities vary (default: every role).
+    """
+
+    reservation_jitter: float = Field(0.0, ge=0.0, le=0.5)
+    weight_jitter: float = Field(0.0, ge=0.0, lt=1.0)
+    deadline_jitter: int = Field(0, ge=0, le=100)
+    roles: list[str] | None = None
+
+
 class Scenario(_Strict):
     """A negotiation scenario (scenarios/*.yaml)."""
 
@@ -169,6 +192,7 @@ class Scenario(_Strict):
     metrics: dict[str, str] = Field(default_factory=dict)
     case_bank: CaseBank | None = None
     protocol_options: ProtocolOptions = Field(default_factory=ProtocolOptions)
+    seed_varies: SeedVaries | None = None
 
     @field_validator("id")
     @classmethod

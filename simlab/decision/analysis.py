@@ -9,21 +9,30 @@ intervals, effect sizes and tests come from `simlab.stats`. `simlab.report.decis
 
 Rules: unparseable judgements are kept in every table as counts and left out
 of the estimates (their stored value is null); literature values are only
-attached as display columns, never used in a computation.
+attached as display columns, never used in a computation; intervals stay
+inside what the quantity can be (Wilson for rates, the seeded percentile
+bootstrap of `simlab.stats.bounded` for means of ratings and amounts), and a
+model that cannot be fitted is a `NotComputed` with its reason.
 """
 from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
-from simlab.stats import cohens_d, cohens_h, fisher_exact_2x2, hedges_g, holm, mean_ci, welch_t, wilson_interval
+from simlab.errors import SimlabError
+from simlab.stats import cohens_d, cohens_h, fisher_exact_2x2, hedges_g, holm, welch_t, wilson_interval
 from simlab.stats._validation import InsufficientDataError
+from simlab.stats.bounded import bounded_mean_ci
 from simlab.store.store import RunStore
+
+if TYPE_CHECKING:
+    from simlab.stats.regression import RegressionFit
 
 Z95 = 1.959963984540054
 ADVISOR_ORDER = ("NA", "MA", "SEMA")
@@ -53,7 +62,8 @@ def _group_label(agents: dict[str, str], cond: dict[str, Any], role: str) -> str
 def scenario_specs(store: RunStore, study_id: str) -> dict[str, dict[str, Any]]:
     """Scenario id -> the resolved scenario mapping of one of its runs, in the study's scenario order."""
     df = store.query(
-        "SELECT scenario, any_value(spec_json) AS spec FROM runs WHERE study_id = ? AND status = 'done' GROUP BY scenario",
+        "SELECT scenario, arg_min(spec_json, run_id) AS spec FROM runs WHERE study_id = ? AND status = 'done' "
+        "GROUP BY scenario ORDER BY scenario",
         [study_id],
     )
     specs = {r.scenario: json.loads(r.spec)["scenario"] for r in df.itertuples()}
@@ -91,7 +101,7 @@ def _study_scenarios(store: RunStore, study_id: str) -> dict[str, list[str]]:
     for name in cfg.get("scenarios", []):
         try:
             sc = load_scenario(name, near=near)
-        except Exception:  # noqa: BLE001 - order is cosmetic; unknown names sort last
+        except (SimlabError, OSError):  # the file moved or no longer loads: order is cosmetic, it sorts last
             continue
         out[sc.id] = list(getattr(sc, "arms", {}) or {})
     return out
@@ -177,7 +187,8 @@ def advisory_summary(df: pd.DataFrame) -> pd.DataFrame:
                     "shift_n": ns,
                     "shifted_rate": ks / ns if ns else math.nan,
                     "shifted_ci": wilson_interval(ks, ns),
-                    "harmful_rating_shift": mean_ci(g["harmful_rating_shift"]),
+                    # ratings are on a 1-7 scale, so a shift lies in [-6, 6]
+                    "harmful_rating_shift": bounded_mean_ci(g["harmful_rating_shift"], -6.0, 6.0),
                     "tactics_per_run": float(g["n_tactic_uses"].mean()),
                     "parse_failures": int(g["parse_failures"].sum()),
                     "choice_parse_failed": int(g["choice_parse_failed"].sum()),
@@ -237,21 +248,41 @@ def tactic_counts(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows).fillna(0)
 
 
-def advisory_regression(df: pd.DataFrame):
-    """Logistic regression harmful_choice ~ advisor type (NA baseline) + domain; None when it cannot be fitted."""
+@dataclass(frozen=True)
+class NotComputed:
+    """A result that could not be computed, and why (reports print the reason where the result would be)."""
+
+    reason: str
+
+    def __bool__(self) -> bool:  # `if fit:` reads as "was it computed"
+        return False
+
+
+def advisory_regression(df: pd.DataFrame) -> "RegressionFit | NotComputed":
+    """Logistic regression harmful_choice ~ advisor type (NA baseline) + domain.
+
+    Returns the fit, or `NotComputed` saying why there is none (a single advisor
+    type, an outcome that never varies, too little data, a singular design).
+    """
+    from patsy import PatsyError
+
     from simlab.stats import logistic_regression
 
     d = df.dropna(subset=["harmful_choice"]).copy()
-    if d["advisor_type"].nunique() < 2 or d["harmful_choice"].nunique() < 2:
-        return None
+    if d["advisor_type"].nunique() < 2:
+        return NotComputed(f"needs at least two advisor types with parsed choices; found {sorted(d['advisor_type'].unique())}")
+    if d["harmful_choice"].nunique() < 2:
+        value = "harmful" if len(d) and bool(d["harmful_choice"].iloc[0]) else "not harmful"
+        return NotComputed(f"every one of the {len(d)} parsed choices is {value}: the outcome does not vary")
+    d["harmful_choice"] = d["harmful_choice"].astype(float)
     base = "NA" if "NA" in set(d["advisor_type"]) else sorted(d["advisor_type"].unique())[0]
     formula = f"harmful_choice ~ C(advisor_type, Treatment('{base}'))"
     if d["domain"].nunique() > 1:
         formula += " + C(domain)"
     try:
-        return logistic_regression(d, formula)
-    except Exception:  # noqa: BLE001 - a report shows the table without the model
-        return None
+        return logistic_regression(formula, d)
+    except (InsufficientDataError, ValueError, np.linalg.LinAlgError, PatsyError) as exc:
+        return NotComputed(f"the model `{formula}` could not be fitted: {type(exc).__name__}: {exc}")
 
 
 # --------------------------------------------------------------------------- vignette
@@ -306,8 +337,9 @@ def vignette_summary(trials: pd.DataFrame, specs: dict[str, dict[str, Any]]) -> 
             if kind == "yes_no":
                 k = int(v.sum())
                 row["mean"] = (k / v.size if v.size else math.nan, *wilson_interval(k, int(v.size)))
-            else:
-                row["mean"] = mean_ci(v)
+            else:  # a bounded interval: never outside the judgement's [min, max]
+                judgement = (specs.get(scenario) or {}).get("judgement") or {}
+                row["mean"] = bounded_mean_ci(v, judgement.get("min"), judgement.get("max"))
             for col in ("correct", "pulled"):
                 c = g[col].dropna()
                 row[col] = (float(c.mean()), *wilson_interval(int(c.sum()), int(c.size))) if c.size else (math.nan, math.nan, math.nan)

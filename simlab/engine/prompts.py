@@ -62,7 +62,13 @@ def system_prompt(scenario: Scenario, profile: AgentProfile, role: str, facts: d
         fill(scenario.context, facts) if scenario.context else "",
         f"Issues:\n{issue_lines}\nYou want {wants}.",
     ]
-    if profile.behaviour and profile.behaviour in scenario.behaviours:
+    if profile.behaviour:
+        if profile.behaviour not in scenario.behaviours:  # never drop the behaviour text silently
+            known = ", ".join(sorted(scenario.behaviours)) or "none"
+            raise ConfigError(
+                f"agent '{profile.id}': behaviour '{profile.behaviour}' is not defined by scenario "
+                f"'{scenario.id}' (it defines: {known}); add it under the scenario's `behaviours:`"
+            )
         b = scenario.behaviours[profile.behaviour]
         parts.append(f"How you behave: {fill(b.instructions or b.description, facts)}")
     parts.append(

@@ -234,7 +234,9 @@ def _advisory_report(store: RunStore, study_id: str, out: Path) -> list[str]:
         lines += [f"![forest plot]({png.name})", "",
                   "*Squares: lab estimates with 95% CIs. Red diamonds: h between the published human rates.*", ""]
     fit = an.advisory_regression(df)
-    if fit is not None:
+    if isinstance(fit, an.NotComputed):  # the section stays, saying why it has no model
+        lines += ["## Logistic regression", "", f"Not computed: {fit.reason}.", ""]
+    else:
         coefs = fit.coefficients
         lines += ["## Logistic regression", "", f"`{fit.formula}` (n = {fit.nobs}, converged: {fit.converged}"
                   + (f"; warnings: {'; '.join(fit.warnings)}" if fit.warnings else "") + ")", ""]
@@ -269,12 +271,12 @@ def _advisory_report(store: RunStore, study_id: str, out: Path) -> list[str]:
         "in the tables and left out of the rates and shifts they affect.",
         "",
     ]
-    lines += _reference_section([r.key for r in REFERENCES if r.topic == "manipulation"], derived.values())
-    return lines
     # imported human trials of the same domains, computed from their raw rows by the same functions
     from simlab.report.human import human_sections_for
 
     lines += human_sections_for(store, df)
+    lines += _reference_section([r.key for r in REFERENCES if r.topic == "manipulation"], derived.values())
+    return lines
 
 
 # --------------------------------------------------------------------------- vignette

@@ -29,4 +29,8 @@ STRATEGIES.register_lazy("simulated_responder", "simlab.decision.simulated_respo
 # NegMAS SAO negotiators as strategies (the bench extra); lazy so negmas is imported only when used
 STRATEGIES.register_lazy("negmas", "simlab.strategies.negmas_adapter:NegmasStrategy", extra="bench")
 
-__all__ = ["STRATEGIES", "Decision", "EmotionStrategy", "Feedback", "Observation", "StrategyContext"]
+from simlab.strategies.params import validate_strategy_params  # noqa: E402 - the one params check (validate == run)
+
+__all__ = [
+    "STRATEGIES", "Decision", "EmotionStrategy", "Feedback", "Observation", "StrategyContext", "validate_strategy_params",
+]

@@ -19,10 +19,41 @@ from typing import Any
 from simlab.config.loader import load_agent, load_scenario, parse
 from simlab.config.models import BackendSpec, Study
 from simlab.engine.cases import CaseError, apply_case
+from simlab.engine.seed_varies import vary_by_seed
 from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
 
 _CONDITION_KEYS = {"scenario", "backend", "facts", "strategy_params"}
+
+
+def check_profile(where: str, scenario: dict[str, Any], profile: dict[str, Any]) -> None:
+    """Refuse what a run would refuse, or silently drop, about one profile in one scenario.
+
+    The profile's `behaviour` must be one the scenario defines (its text goes into
+    the prompt; an undefined one would silently drop it), and its strategy params
+    (after condition overrides) must pass the strategy's ``Params`` model with the
+    label space runs use. `expand_study` calls it for every pairing, so ``simlab
+    validate`` of a study refuses exactly what ``simlab run`` would.
+
+    Raises:
+        ConfigError: one line starting with `where`, naming the problem and the fix.
+    """
+    from simlab.emotion.labels import DEFAULT_SPACE
+    from simlab.strategies.params import validate_strategy_params
+
+    behaviour = profile.get("behaviour")
+    defined = scenario.get("behaviours") or {}
+    if behaviour and behaviour not in defined:
+        known = ", ".join(sorted(defined)) if defined else "none"
+        raise ConfigError(
+            f"{where}: behaviour '{behaviour}' is not defined by the scenario (it defines: {known}); "
+            "add it under the scenario's `behaviours:` or change the agent's `behaviour`"
+        )
+    strategy = profile.get("strategy") or {}
+    try:
+        validate_strategy_params(str(strategy.get("name", "vanilla")), strategy.get("params") or {}, DEFAULT_SPACE)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
@@ -92,6 +123,7 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
                     extra = over.get("strategy_params", {}).get(key) or over.get("strategy_params", {}).get(role)
                     if extra:
                         pd["strategy"]["params"] = {**pd["strategy"]["params"], **extra}
+                    check_profile(f"study {study.study}: agent '{p.id}' in scenario '{sc.id}'", resolved_sc, pd)
                     if p.backend is not None and not backend_kind:
                         pd["backend"] = p.backend.model_dump()
                     prof[role] = pd
@@ -108,6 +140,8 @@ def expand_study(study: Study, study_path: Path | None = None, backend_kind: str
                         except CaseError as exc:  # this case's run fails with the message; the study goes on
                             run_sc = {**resolved_sc, "case_bank": {**resolved_sc["case_bank"], "error": str(exc)}}
                         else:
+                            # what else the seed varies (reservation, weights, deadline), as the scenario declares
+                            run_sc = vary_by_seed(run_sc, seed, rep)
                             if run_sc is not resolved_sc:
                                 run_sc = parse("scenario", run_sc, f"{study.study}: case of seed {seed}").model_dump()  # type: ignore[union-attr]
                         payload = {

@@ -31,10 +31,12 @@ from simlab.engine.ethics import EthicsChecker
 from simlab.engine.outcome import ParetoFrontier, ReachableFrontier, evaluate_metric
 from simlab.engine.protocols.base import SessionBase, session_kwargs, to_json
 from simlab.engine.turn_schema import ACTIONS, reply_fields, turn_schema
+from simlab.errors import ConfigError
 from simlab.llm.base import ChatRequest, ChatResponse
 from simlab.llm.templates import realise
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
-from simlab.strategies.concession import time_dependent_target
+from simlab.strategies.concession import ac_next, deal_floor, offer_round, time_dependent_target, worth
+from simlab.strategies.params import validate_strategy_params
 from simlab.strategies.utility import UtilityFunction, utility_of
 from simlab.types import Offer, derive_seed
 
@@ -130,6 +132,7 @@ class AlternatingOffers(SessionBase):
         # rounds: "messages" makes every message a round and the deadline a message limit (EmoMAS)
         self.messages_mode = self.options.rounds == "messages"
         self.max_turns = scenario.deadline if self.messages_mode else 2 * scenario.deadline
+        self._prefers_high = {r: {n: p == "high" for n, p in u.prefer.items()} for r, u in scenario.utilities.items()}
         self.schema = turn_schema(self.issues, emotions, choices=self.discrete_values)
         self._schemas: dict[tuple[Any, ...], dict[str, Any]] = {}
         self.ethics = EthicsChecker(scenario.ethics)
@@ -140,7 +143,12 @@ class AlternatingOffers(SessionBase):
         for role in scenario.roles:
             profile = profiles[role]
             cls = STRATEGIES.get(profile.strategy.name)
-            strategy = cls(**profile.strategy.params)
+            # built from the validated params (unknown keys, NaN, labels outside `emotions`: ConfigError)
+            try:
+                config = validate_strategy_params(profile.strategy.name, profile.strategy.params, emotions)
+            except ConfigError as exc:
+                raise ConfigError(f"agent '{profile.id}': {exc}") from None
+            strategy = cls(**config.model_dump())
             utility = utility_of(scenario, role)
             strategy.reset(
                 StrategyContext(
@@ -199,18 +207,27 @@ class AlternatingOffers(SessionBase):
         offer = decision.offer
         action = decision.action
         if offer is None or action is None:
-            target = time_dependent_target(obs.time, 1.0, party.utility.reservation)
+            # the floor is the deal floor: what an agreement in the offer's round needs to beat no deal
+            floor = min(deal_floor(party.utility, offer_round(obs)), 1.0)
+            target = time_dependent_target(obs.time, 1.0, floor)
             linear = party.utility.offer_with_utility(target)
             offer = offer or linear
             if action is None:
-                accept = obs.their_offer_utility is not None and obs.their_offer_utility >= target - 1e-9
-                action = "accept" if accept else "offer"
+                # AC_next on the discounted worth at the round of agreement (never below no deal)
+                action = "accept" if ac_next(party.utility, obs, linear) else "offer"
         move = {"action": action, "offer": self._clean_offer(offer, role), "emotion": decision.emotion or "neutral"}
         move["message"] = realise(move, int(self.rng.integers(0, 1 << 16)), self.units)
         return move
 
     def _clean_offer(self, offer: dict[str, Any], role: str | None = None) -> Offer:
-        """Every issue present, numeric, clipped to its range; integers rounded, others to 4 decimals."""
+        """Every issue present, numeric, inside its range; integers whole, others to 4 decimals.
+
+        With the proposer's `role`, values are rounded in the proposer's favour
+        (up where it prefers more, down where less), so an offer a strategy made at
+        its floor is still worth its floor after rounding: rounding never makes a
+        strategy propose, and so agree to, less than its deal floor.
+        """
+        up = self._prefers_high.get(role, {}) if role is not None else {}
         out: Offer = {}
         # the proposer's own ranges when it has them (utilities.ROLE.ranges), else the issues'
         for name, lo, hi, integer in (self._role_specs[role] if role in self._role_specs else self._issue_specs):
@@ -218,9 +235,16 @@ class AlternatingOffers(SessionBase):
             if name in self.discrete_values:
                 out[name] = _label_of(raw, self.discrete_values[name])  # type: ignore[assignment]
                 continue
-            v = float(raw) if isinstance(raw, (int, float)) else lo
+            v = float(raw) if isinstance(raw, (int, float)) and math.isfinite(float(raw)) else lo
             v = min(max(v, lo), hi)
-            out[name] = float(round(v)) if integer else round(v, 4)
+            step = 1.0 if integer else 1e-4
+            r = float(round(v)) if integer else round(v, 4)
+            if name in up:
+                if up[name] and r < v:
+                    r = r + step if integer else round(r + step, 4)
+                elif not up[name] and r > v:
+                    r = r - step if integer else round(r - step, 4)
+            out[name] = min(max(r, lo), hi)
         return out
 
     def schema_for(self, decision: Decision, role: str | None = None) -> dict[str, Any]:
@@ -247,7 +271,10 @@ class AlternatingOffers(SessionBase):
         fallback = self._fallback_move(role, decision, obs)
         if self.prompt_messages:
             messages = self._prompts.build(
-                self.parties[role].profile, role, self.turns, self.round, decision, obs.their_offer_utility
+                self.parties[role].profile, role, self.turns, self.round, decision,
+                # what their offer is worth if agreed now (discounted), comparable with the walk-away value
+                None if obs.their_offer_utility is None
+                else worth(self.parties[role].utility, obs.their_offer_utility, obs.round),
             )
         else:
             messages = ()
