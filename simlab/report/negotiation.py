@@ -37,6 +37,7 @@ import pandas as pd
 from simlab.stats import cohens_h, fisher_exact_2x2, hedges_g, holm, welch_t, wilson_interval
 from simlab.stats._validation import InsufficientDataError
 from simlab.stats.bounded import bounded_mean_ci
+from simlab.report.frontiers import frontier_section
 from simlab.store.store import RunStore
 from simlab.sweep.summary import run_signatures
 
@@ -344,6 +345,8 @@ def build_negotiation_report(store: RunStore, study_id: str, out: Path, baseline
     _bar_plot(summ, "lead_utility", "lead utility", out / "lead_utility.png")
     _bar_plot(summ, "agreement", "agreement rate", out / "agreement.png")
     _bar_plot(summ, "ethics", "ethics violations per run", out / "ethics.png")
+    # both frontiers (convex hull and the outcomes a negotiation can reach), each column named
+    lines += [""] + frontier_section(store, study_id, df.set_index("run_id")["strategy"])
     lines += [
         "",
         "## Plots",

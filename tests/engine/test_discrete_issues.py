@@ -150,3 +150,30 @@ def test_run_metrics_report_both_frontiers():
     assert m["pareto_distance"] == pytest.approx(ParetoFrontier.from_utilities(ua, ub).distance(point))
     import json
     assert "reachable" in json.loads(sess.run_fields()["utilities_json"])
+
+
+def test_negotiation_report_names_both_frontiers(tmp_path):
+    """A scripted study over a discrete scenario: the report's frontier section fills both kinds of column."""
+    import yaml
+
+    from simlab.report.negotiation import build_negotiation_report
+    from simlab.store.store import RunStore
+    from simlab.sweep.runner import run_study
+
+    (tmp_path / "scenarios").mkdir()
+    (tmp_path / "agents").mkdir()
+    (tmp_path / "scenarios" / "dinner.yaml").write_text(yaml.safe_dump(SCEN))
+    for role, e in (("host", 1.0), ("guest", 2.0)):
+        (tmp_path / "agents" / f"{role}_td.yaml").write_text(yaml.safe_dump(
+            {"id": f"{role}_td", "role": role, "strategy": {"name": "time_dependent", "params": {"e": e}}}))
+    study = {"study": "dinner-study", "scenarios": ["dinner"], "agents": {"host": ["host_td"], "guest": ["guest_td"]},
+             "seeds": [1, 2], "backend": {"kind": "scripted"}}
+    (tmp_path / "study.yaml").write_text(yaml.safe_dump(study))
+    store = tmp_path / "s.duckdb"
+    result = run_study(tmp_path / "study.yaml", backend="scripted", store_path=store, cache_path=None)
+    assert result.failed == 0 and result.ran == 2
+    text = build_negotiation_report(RunStore(store, read_only=True), "dinner-study", tmp_path / "r").read_text()
+    row = [ln for ln in text.split("convex-hull and reachable frontiers")[1].splitlines() if ln.startswith("| test | ")][0]
+    cells = [c.strip() for c in row.split("|")]
+    assert "Pareto distance (reachable outcomes)" in text and "Nash distance (convex hull)" in text
+    assert cells[5] != "= hull" and cells[7] != "= hull"  # discrete issues: the reachable columns are computed
