@@ -9,7 +9,8 @@ after condition overrides and case banks are applied:
   strategy runs when it is built), so an unknown key or a NaN is refused before
   the study starts, not after its first runs were written;
 - every template of every role (personas, contexts, behaviour texts, decision
-  texts) rendered against the run's own facts (`simlab.config.templates`).
+  texts) rendered against the run's own facts (`simlab.config.templates`);
+- the backend's options against its strict model (`simlab.llm.options`).
 
 Each problem is one line; `simlab validate` prints them all, `simlab run`
 stops on them before the first run.
@@ -22,6 +23,7 @@ from typing import Iterable
 from simlab.config.templates import scenario_problems
 from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
+from simlab.llm.options import check_backend_options
 from simlab.strategies.params import validate_strategy_params
 
 
@@ -62,9 +64,27 @@ def template_problems_of(specs: Iterable[RunSpec]) -> list[str]:
     return problems
 
 
+def backend_problems(specs: Iterable[RunSpec]) -> list[str]:
+    """One line per distinct backend spec of the study whose options its backend does not accept."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for spec in specs:
+        backends = [spec.backend] + [p["backend"] for p in spec.profiles.values() if p.get("backend")]
+        for b in backends:
+            key = json.dumps(b, sort_keys=True, default=str)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                check_backend_options(str(b.get("kind")), b.get("options"))
+            except ConfigError as exc:
+                problems.append(str(exc))
+    return problems
+
+
 def check_specs(specs: list[RunSpec]) -> list[str]:
     """Every problem the gate finds in `specs` (empty: the study may start)."""
-    return param_problems(specs) + template_problems_of(specs)
+    return param_problems(specs) + template_problems_of(specs) + backend_problems(specs)
 
 
 def require_valid(specs: list[RunSpec]) -> None:
