@@ -128,3 +128,21 @@ def test_report_recovers_the_planted_rates_with_participant_clustered_intervals(
     inter = [ln for ln in lines.splitlines() if ln.startswith("| advisor_type x time")][0]
     assert float(inter.split("|")[4]) < 0.001
     assert "multinomial logit" in lines and "Not computed" not in lines
+
+
+def test_cli_import_human_is_one_line_either_way(tmp_path, files):
+    import subprocess
+    import sys
+
+    data, mp = files
+    store = tmp_path / "cli.duckdb"
+
+    def simlab(*args):
+        return subprocess.run([sys.executable, "-m", "simlab.cli", *args], capture_output=True, text=True)
+
+    ok = simlab("import", "human", str(data), "--as", "pilot", "--mapping", str(mp), "--store", str(store))
+    assert ok.returncode == 0, ok.stderr
+    assert "imported 720 trials of 360 participants as 'pilot'" in ok.stdout
+    again = simlab("import", "human", str(data), "--as", "pilot", "--mapping", str(mp), "--store", str(store))
+    assert again.returncode == 4 and "--replace" in again.stderr and len(again.stderr.strip().splitlines()) == 1
+    assert len(load_human_trials(RunStore(store, read_only=True), "pilot")) == 720
