@@ -127,6 +127,7 @@ def ope_cmd(
     boot: int = typer.Option(200, "--boot", help="Bootstrap resamples."),
     seed: int = typer.Option(0, "--seed"),
     stochastic: bool = typer.Option(False, "--stochastic", help="Evaluate the policy's distribution, not its argmax."),
+    fqe_only: bool = typer.Option(False, "--fqe-only", help="Allow a dataset without propensities (FQE only)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Also write the estimates as JSON."),
 ) -> None:
     """Off-policy value of a trained selector: per-decision WIS, doubly robust and FQE with bootstrap CIs and ESS."""
@@ -136,6 +137,8 @@ def ope_cmd(
     from simlab.learn.ope import evaluate_offline
 
     data = load_dataset(dataset)
+    if not fqe_only:
+        data.require_propensities("per-decision WIS and doubly robust (pass --fqe-only for FQE alone)")
     loaded, probs = policy_fn(policy, stochastic)
     if tuple(loaded.emotions) != tuple(data.emotions) or loaded.n_features != data.obs.shape[1]:
         raise ConfigError(f"--policy {policy} was trained on another label space or featuriser than --dataset {dataset}")

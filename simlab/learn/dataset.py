@@ -66,6 +66,7 @@ class Dataset:
     run_ids: np.ndarray
     meta: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
+    counterparts: np.ndarray | None = None  # counterpart profile id per row (from the store)
 
     def __len__(self) -> int:
         return int(self.actions.shape[0])
@@ -85,6 +86,17 @@ class Dataset:
         ends = np.flatnonzero(boundary)
         starts = np.concatenate([[0], ends[:-1] + 1])
         return [np.arange(a, b + 1) for a, b in zip(starts, ends)]
+
+    def only_counterparts(self, ids: list[str]) -> "Dataset":
+        """The rows against the counterpart profiles `ids` (ConfigError when none match)."""
+        if self.counterparts is None:
+            raise ConfigError("this dataset records no counterpart ids; rebuild it with `simlab dataset`")
+        rows = np.flatnonzero(np.isin(self.counterparts, ids))
+        if len(rows) == 0:
+            raise ConfigError(f"counterparts {ids}: no decisions against them (the dataset has {sorted(set(self.counterparts))})")
+        return Dataset(self.obs[rows], self.actions[rows], self.rewards[rows], self.next_obs[rows], self.dones[rows],
+                       self.propensities[rows], self.has_propensity[rows], self.run_ids[rows], self.meta,
+                       f"{self.digest}:{','.join(sorted(ids))}", self.counterparts[rows])
 
     def require_propensities(self, what: str) -> None:
         """StoreError unless every row carries its behaviour propensity."""
@@ -261,6 +273,7 @@ def load_dataset(path: str | Path) -> Dataset:
         run_ids=np.asarray(d["run_id"]),
         meta=meta,
         digest=file_digest(p),
+        counterparts=np.asarray(d["counterpart"]) if "counterpart" in d else None,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Literal
@@ -33,6 +34,8 @@ class TrainRLFile(BaseModel):
     env: EnvConfig
     rl: RLConfig = Field(default_factory=RLConfig)
     out: str = Field("models", description="folder the model folder is written under")
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                             description="also copy the model to <out>/<name> (a stable path for agent profiles)")
 
 
 class TrainIQLFile(BaseModel):
@@ -44,6 +47,9 @@ class TrainIQLFile(BaseModel):
     dataset: str = Field(..., description="a .parquet file written by `simlab dataset`")
     iql: IQLConfig = Field(default_factory=IQLConfig)
     out: str = "models"
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+                             description="also copy the model to <out>/<name> (a stable path for agent profiles)")
+    counterparts: list[str] | None = Field(None, description="train only on decisions against these counterpart ids")
 
 
 @dataclass
@@ -53,6 +59,7 @@ class TrainResult:
     folder: Path
     skipped: bool
     summary: dict[str, Any]
+    alias: Path | None = None
 
 
 def load_train_config(path: str | Path) -> TrainRLFile | TrainIQLFile:
@@ -87,12 +94,24 @@ def model_id(payload: dict[str, Any]) -> str:
 
 def run_train(path: str | Path, progress: bool = False, on_progress: Callable[[int, int], None] | None = None,
               force: bool = False) -> TrainResult:
-    """Train the model of the config at `path`, or return the stored one when its id exists."""
+    """Train the model of the config at `path`, or return the stored one when its id exists.
+
+    With ``name``, the model folder is also copied to ``<out>/<name>`` (replacing what was there), the path
+    agent profiles name (``params: {model: models/<name>}``).
+    """
     p = Path(path)
     cfg = load_train_config(p)
     if isinstance(cfg, TrainIQLFile):
-        return _train_iql(cfg, p, on_progress, force)
-    return _train_rl(cfg, p, progress, force)
+        result = _train_iql(cfg, p, on_progress, force)
+    else:
+        result = _train_rl(cfg, p, progress, force)
+    if cfg.name:
+        alias = result.folder.parent / cfg.name
+        if alias.resolve() != result.folder.resolve():
+            shutil.rmtree(alias, ignore_errors=True)
+            shutil.copytree(result.folder, alias)
+        result.alias = alias
+    return result
 
 
 def _existing(folder: Path, kind: str, mid: str) -> TrainResult | None:
@@ -107,7 +126,9 @@ def _train_iql(cfg: TrainIQLFile, path: Path, on_progress: Callable[[int, int], 
     from simlab.learn.iql import train_iql
 
     data = load_dataset(_resolve(cfg.dataset, path))
-    mid = model_id({"kind": "iql", "iql": cfg.iql.model_dump(), "dataset": data.digest})
+    if cfg.counterparts:
+        data = data.only_counterparts(cfg.counterparts)
+    mid = model_id({"kind": "iql", "iql": cfg.iql.model_dump(), "dataset": data.digest, "counterparts": cfg.counterparts})
     folder = _resolve(cfg.out, path) / f"iql-{mid}"
     if not force and (hit := _existing(folder, "iql", mid)):
         return hit
