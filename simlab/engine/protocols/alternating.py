@@ -215,19 +215,20 @@ class AlternatingOffers(SessionBase):
             if action is None:
                 # AC_next on the discounted worth at the round of agreement (never below no deal)
                 action = "accept" if ac_next(party.utility, obs, linear) else "offer"
-        move = {"action": action, "offer": self._clean_offer(offer, role), "emotion": decision.emotion or "neutral"}
+        move = {"action": action, "offer": self._clean_offer(offer, role, favour=True), "emotion": decision.emotion or "neutral"}
         move["message"] = realise(move, int(self.rng.integers(0, 1 << 16)), self.units)
         return move
 
-    def _clean_offer(self, offer: dict[str, Any], role: str | None = None) -> Offer:
+    def _clean_offer(self, offer: dict[str, Any], role: str | None = None, favour: bool = False) -> Offer:
         """Every issue present, numeric, inside its range; integers whole, others to 4 decimals.
 
-        With the proposer's `role`, values are rounded in the proposer's favour
-        (up where it prefers more, down where less), so an offer a strategy made at
-        its floor is still worth its floor after rounding: rounding never makes a
-        strategy propose, and so agree to, less than its deal floor.
+        With ``favour=True`` (the policy's own move, `_fallback_move`) values are
+        rounded in the proposer's favour (up where it prefers more, down where
+        less), so an offer a strategy made at its floor is still worth its floor
+        after rounding: rounding never makes a strategy propose, and so agree to,
+        less than its deal floor. An LLM's offer is rounded to the nearest value.
         """
-        up = self._prefers_high.get(role, {}) if role is not None else {}
+        up = self._prefers_high.get(role, {}) if (favour and role is not None) else {}
         out: Offer = {}
         # the proposer's own ranges when it has them (utilities.ROLE.ranges), else the issues'
         for name, lo, hi, integer in (self._role_specs[role] if role in self._role_specs else self._issue_specs):
