@@ -8,7 +8,7 @@ Steps (each skipped when already done: stored runs by run id, models by model id
 1. ``emodistill_collect.yaml``: an exploring creditor (uniform emotions, propensities logged) x four debtor
    types on cases 1-80;
 2. ``simlab dataset``: one row per creditor decision -> datasets/emodistill-collect.parquet;
-3. ``simlab train iql`` (published hyper-parameters), the transfer IQL (cooperative + victim debtors only) and
+3. ``simlab train iql`` (experiments/train/, published hyper-parameters), the transfer IQL (cooperative + victim debtors only) and
    ``simlab train rl`` (PPO in NegotiationEnv on the same cases);
 4. ``emodistill.yaml``: vanilla, HMM + game theory, the orchestrator (bandit and IQL RL experts), PPO and the
    IQL selector on cases 81-100;
@@ -41,7 +41,7 @@ def _derived(name: str, out_dir: Path, **changes: object) -> Path:
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    path = out_dir / name
+    path = out_dir / Path(name).name
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
 
@@ -130,10 +130,10 @@ def main(argv: list[str] | None = None) -> int:
     iql_changes = {"iql": {"steps": 2000}} if args.fast else {}
     ppo_changes = {"rl": {"timesteps": 3000}} if args.fast else {}
     dataset = ROOT / "datasets" / "emodistill-collect.parquet"
-    iql_cfg = _derived("emodistill_iql.yaml", work, dataset=str(dataset), out=str(ROOT / "models"), **iql_changes)
-    transfer_cfg = _derived("emodistill_iql_transfer.yaml", work, dataset=str(dataset), out=str(ROOT / "models"),
+    iql_cfg = _derived("train/emodistill_iql.yaml", work, dataset=str(dataset), out=str(ROOT / "models"), **iql_changes)
+    transfer_cfg = _derived("train/emodistill_iql_transfer.yaml", work, dataset=str(dataset), out=str(ROOT / "models"),
                             **iql_changes)
-    ppo_cfg = _derived("emodistill_ppo.yaml", work, out=str(ROOT / "models"), **ppo_changes)
+    ppo_cfg = _derived("train/emodistill_ppo.yaml", work, out=str(ROOT / "models"), **ppo_changes)
     evaluate = _derived("emodistill.yaml", work, **eval_changes)
 
     print("1/6 collecting logged negotiations ...", flush=True)
