@@ -132,8 +132,10 @@ def human_section(store: Any, dataset: str, sim: pd.DataFrame, *, seed: int = 0,
             sim_h = "-" if s.empty else "; ".join(_fmt(x.h, x.h_lo, x.h_hi) for x in s.itertuples())
             g = hum.loc[(hum["domain"] == r.domain) & hum["advisor_type"].isin([r.a, r.b]), ["participant", "advisor_type", "harmful_choice"]]
             if g["participant"].nunique() >= 4:
+                # advisor between participants: resample within each advisor group (keeps both groups' sizes)
+                between = bool((g.groupby("participant")["advisor_type"].nunique() == 1).all())
                 est, lo, hi = cluster_bootstrap_ci(g, lambda d, a=r.a, b=r.b: _rate_diff_h(d, a, b), "participant",
-                                                   rng=rng, n_boot=n_boot, strata=None)
+                                                   rng=rng, n_boot=n_boot, strata="advisor_type" if between else None)
                 boot = _fmt(est, lo, hi)
             else:
                 boot = "-"

@@ -16,7 +16,7 @@ relative time as in a pure NegMAS run of the same pair, and its decision
 (accept, counter-offer, end) becomes the simlab move. The negotiator's utility
 function is the role's simlab utility tabulated on the outcome space
 (undiscounted, reserved value = the role's reservation); a continuous issue is
-offered on a grid of `levels` values.
+offered on a grid of `levels` values (so is an integer issue of more than 1001 values).
 
 NegMAS negotiators draw random numbers from NegMAS's own generator, not from
 the run's seed: use deterministic negotiators (aspiration, time-based, tit for
@@ -116,7 +116,8 @@ class OutcomeSpaceMap:
             if lab:
                 self.values.append(list(lab))
                 self.kinds.append("discrete")
-            elif (k < len(integer) and integer[k]) or (float(lo).is_integer() and float(hi).is_integer() and hi - lo <= 1000 and not integer):
+            elif ((k < len(integer) and integer[k]) or not integer) and float(lo).is_integer() and float(hi).is_integer() and hi - lo <= 1000:
+                # an integer issue of at most 1001 values is offered value by value; a wider one on the grid below
                 self.values.append(list(range(int(lo), int(hi) + 1)))
                 self.kinds.append("integer")
             else:
