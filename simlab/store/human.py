@@ -62,6 +62,13 @@ HUMAN_TABLES: dict[str, str] = {
 }
 
 
+_RESERVED = {
+    "dataset", "row_index", "participant", "task", "domain", "conditions", "options", "harmful_option", "ratings_before",
+    "ratings_after", "choice", "conditions_json", "options_json", "ratings_before_json", "ratings_after_json",
+}
+"""Column names of a loaded dataset; a condition may not take one (it would be shadowed)."""
+
+
 class HumanMapping(BaseModel):
     """How the columns of a human-trial file map onto simlab's fields (``MAP.yaml``).
 
@@ -107,6 +114,9 @@ class HumanMapping(BaseModel):
         for name, cols in (("ratings_before", self.ratings_before), ("ratings_after", self.ratings_after)):
             if set(cols) != set(self.options):
                 raise ValueError(f"{name} must map exactly the options {self.options} (got {sorted(cols)})")
+        clash = set(self.conditions) & _RESERVED
+        if clash:
+            raise ValueError(f"conditions: {sorted(clash)} name fields simlab stores itself; call the condition something else")
         unknown = set(self.recode) - set(self.conditions)
         if unknown:
             raise ValueError(f"recode names conditions that are not mapped: {sorted(unknown)}")
@@ -303,7 +313,6 @@ def load_human_trials(store: Any, name: str) -> pd.DataFrame:
     for col in ("conditions_json", "options_json", "ratings_before_json", "ratings_after_json"):
         df[col.removesuffix("_json")] = df[col].map(json.loads)
     conds = pd.DataFrame(list(df["conditions"]), index=df.index)
-    for c in conds.columns:
-        if c not in df.columns:
-            df[c] = conds[c]
+    for c in conds.columns:  # condition names never clash with the stored columns (HumanMapping checks it)
+        df[c] = conds[c]
     return df

@@ -105,6 +105,9 @@ def test_mapping_rejects_unknown_keys_and_unmapped_columns(tmp_path, files):
     bad.write_text(yaml.safe_dump({**MAPPING, "participants": "pid"}))
     with pytest.raises(ConfigError, match="participants: Extra inputs are not permitted"):
         load_mapping(bad)
+    bad.write_text(yaml.safe_dump({**MAPPING, "conditions": {"domain": "cond"}, "recode": {}}))
+    with pytest.raises(ConfigError, match=r"conditions: \['domain'\] name fields simlab stores itself"):
+        load_mapping(bad)
     bad.write_text(yaml.safe_dump({**MAPPING, "choice": "chosen"}))
     with pytest.raises(ConfigError, match=r"mapped column\(s\) \['chosen'\] not in the file"):
         import_human(RunStore(tmp_path / "s.duckdb"), data, "x", load_mapping(bad))
