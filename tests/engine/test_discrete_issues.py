@@ -177,3 +177,14 @@ def test_negotiation_report_names_both_frontiers(tmp_path):
     cells = [c.strip() for c in row.split("|")]
     assert "Pareto distance (reachable outcomes)" in text and "Nash distance (convex hull)" in text
     assert cells[5] != "= hull" and cells[7] != "= hull"  # discrete issues: the reachable columns are computed
+
+
+def test_an_unknown_label_is_an_error_not_the_first_label():
+    from simlab.engine.protocols.alternating import _label_of
+    from simlab.errors import ConfigError
+
+    assert _label_of("SUSHI", ["pizza", "sushi"]) == "sushi" and _label_of(1.0, ["pizza", "sushi"]) == "sushi"
+    with pytest.raises(ConfigError, match="'ramen' for a discrete issue is not one of its labels"):
+        _label_of("ramen", ["pizza", "sushi"])
+    with pytest.raises(ConfigError):
+        _label_of(5, ["pizza", "sushi"])

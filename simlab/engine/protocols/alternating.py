@@ -483,10 +483,16 @@ class AlternatingOffers(SessionBase):
 
 
 def _label_of(raw: Any, labels: list[str]) -> str:
-    """A discrete issue's value as one of its labels: the label (any case), or a label position; else the first label."""
+    """A discrete issue's value as one of its labels: the label (any case) or a label position.
+
+    Replies of the LLM are checked against the enum before they get here, so a
+    value that is neither is a strategy's bug: an error, never a silent first label.
+    """
     if isinstance(raw, str):
         by_lower = {x.lower(): x for x in labels}
-        return by_lower.get(raw.strip().lower(), labels[0])
-    if isinstance(raw, (int, float)) and math.isfinite(float(raw)):
-        return labels[int(min(max(round(float(raw)), 0), len(labels) - 1))]
-    return labels[0]
+        hit = by_lower.get(raw.strip().lower())
+        if hit is not None:
+            return hit
+    elif isinstance(raw, (int, float)) and math.isfinite(float(raw)) and 0 <= round(float(raw)) < len(labels):
+        return labels[int(round(float(raw)))]
+    raise ConfigError(f"offer value {raw!r} for a discrete issue is not one of its labels {labels}")
