@@ -20,6 +20,7 @@ def planted(rng, n_per_group=(10, 12, 9), k=3, between=(0.0, 0.5, 1.0), within=(
     return pd.DataFrame(rows)
 
 
+@pytest.mark.filterwarnings("ignore:The design matrix is rank-deficient")  # subjects nested in groups, by design
 def test_sums_of_squares_equal_the_nested_ols_decomposition():
     import statsmodels.formula.api as smf
 
