@@ -110,6 +110,8 @@ def run_study(
     cache: str | Path | None = None,
     base_dir: str | Path | None = None,
     on_progress: Callable[[int, int], None] | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> pd.DataFrame:
     """Run every run of `study` not already in `store`; return all of its runs as a DataFrame.
 
@@ -123,6 +125,8 @@ def run_study(
         base_dir: where the names of a Python-built study resolve (default: the current directory,
             as if the study file lay there); a study file's names resolve beside the file.
         on_progress: called with (finished, total) after each run.
+        executor: ``local`` (processes on this machine) or ``ray`` (Ray tasks; `workers` then counts tasks).
+        address: the Ray cluster for ``executor="ray"``: None (a private local cluster), ``auto`` or ``ray://HOST:10001``.
 
     Returns:
         One row per run of the study as expanded now (already stored runs included), in the
@@ -137,7 +141,8 @@ def run_study(
 
     model, path = _as_study(study)
     model = apply_overrides(model, overrides)
-    check_workers(workers)
+    if executor != "ray":
+        check_workers(workers)
     from simlab.llm.base import BACKENDS
 
     if backend is not None and backend not in BACKENDS:
@@ -149,6 +154,7 @@ def run_study(
     _run(
         model, workers=workers, backend=backend, store_path=store,
         cache_path=Path(cache) if cache is not None else None, on_progress=on_progress, study_path=near,
+        executor=executor, address=address,
     )
     frame = open_store(store).runs(model.study, run_ids=[s.run_id for s in specs])
     order = {s.run_id: i for i, s in enumerate(specs)}

@@ -5,10 +5,11 @@ traceback for user errors.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from rich.console import Console
@@ -73,10 +74,12 @@ def validate(path: Path = typer.Argument(..., help="A scenario, agent or study Y
 @app.command()
 def run(
     study: Path = typer.Argument(..., help="Study YAML (experiments/*.yaml)."),
-    workers: int = typer.Option(1, "--workers", "-w", help="Worker processes."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Workers: local processes (default 1) or Ray tasks (default: one per cluster CPU)."),
     backend: Optional[str] = typer.Option(None, "--backend", help="Override the study's backend kind (embedded, openai, transformers, scripted)."),
     store: Path = StoreOpt,
     no_cache: bool = typer.Option(False, "--no-cache", help="Do not use the LLM response cache."),
+    executor: str = typer.Option("local", "--executor", help="Where runs execute: local (processes on this machine) or ray (a Ray cluster)."),
+    address: Optional[str] = typer.Option(None, "--address", help="Ray cluster: auto (started with `ray start --head`) or ray://HOST:10001; default: a private local cluster."),
 ) -> None:
     """Run a study (skipping runs already stored) and print a table per condition."""
     from simlab.llm.base import BACKENDS
@@ -89,7 +92,10 @@ def run(
         raise ConfigError(f"--backend: unknown backend '{backend}'; use one of {', '.join(BACKENDS.names())}")
     from simlab.api import check_workers
 
-    check_workers(workers)
+    if executor == "local":
+        check_workers(1 if workers is None else workers)
+    elif workers is not None and workers < 1:  # Ray tasks: as many as the cluster can take
+        raise ConfigError("--workers must be at least 1")
     check_file_target(store, "--store")
     cache = None if no_cache else store.parent / DEFAULT_CACHE.name
     progress = Progress(
@@ -104,7 +110,8 @@ def run(
         progress.update(task, completed=done, total=total)
 
     try:
-        result = run_study(study, workers=workers, backend=backend, store_path=store, cache_path=cache, on_progress=on_progress)
+        result = run_study(study, workers=workers, backend=backend, store_path=store, cache_path=cache, on_progress=on_progress,
+                           executor=executor, address=address)
     finally:
         progress.stop()
     console.print(
@@ -315,6 +322,13 @@ def dashboard(
         raise typer.Exit(code)
 
 
+@functools.lru_cache(maxsize=1)
+def _click_command() -> Any:
+    """The Click command Typer builds from `app` (built once per process: building it reads every
+    command's type hints, which dominated repeated in-process calls such as the config fuzz test)."""
+    return typer.main.get_command(app)
+
+
 def _click_base() -> type[Exception]:
     """The ClickException class of the Click that Typer uses: Typer 0.26+ vendors its own copy
     (``typer._click``), so ``click.ClickException`` from the separate package no longer matches;
@@ -331,7 +345,7 @@ _CLICK_ERROR = _click_base()
 def main() -> None:
     """Entry point: run the app, turning SimlabError into one line."""
     try:
-        code = app(standalone_mode=False)
+        code = _click_command().main(prog_name="simlab", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else 0)
     except SimlabError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)

@@ -1,25 +1,27 @@
 """`run_study`: expand a study, skip what is stored, run the rest, write the store.
 
-One writer: worker processes (``--workers N``) run chunks of specs, each with
-its own backend, and send finished records back; this process writes them in
-batches, opening the store file only for each batch so readers get in between.
+One writer: workers (``--workers N`` local processes, or Ray tasks with
+``--executor ray``, `simlab.sweep.executors`) each run a part of the specs with
+their own backend and send each run's record back as soon as the run finishes;
+this process writes them in batches, opening the store file only for each batch
+so readers get in between.
 Everything written is whole runs, so a crash loses at most the runs in flight
 and running the study again resumes.
 """
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from simlab.config.loader import load_study, study_file
-from simlab.config.models import BackendSpec, Study
+from simlab.config.models import Study
 from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
 from simlab.store.store import DEFAULT_STORE, RunRecord, RunStore
-from simlab.sweep.execute import DEFAULT_CACHE, build_backend, execute_specs, make_session
+from simlab.sweep.execute import DEFAULT_CACHE, make_session
+from simlab.sweep.executors import EXECUTORS, iter_records
 from simlab.engine.cases import case_error
 from simlab.sweep.expand import expand_study
 from simlab.sweep.gate import require_valid
@@ -58,51 +60,17 @@ def preflight(specs: list[RunSpec], gate: bool = True) -> None:
                 )
 
 
-def _chunks(specs: list[RunSpec], size: int) -> list[list[RunSpec]]:
-    return [specs[i : i + size] for i in range(0, len(specs), size)]
-
-
-def _worker_chunk(args: tuple[list[RunSpec], dict[str, Any], str | None, int]) -> list[RunRecord]:
-    specs, backend_data, cache, population = args
-    backend = build_backend(BackendSpec.model_validate(backend_data), Path(cache) if cache else None)
-    try:
-        return list(execute_specs(specs, backend, population=population))
-    finally:
-        backend.close()
-
-
-def iter_records(
-    specs: list[RunSpec], workers: int, cache_path: Path | None, population: int
-) -> Iterator[RunRecord]:
-    """Finished records, from this process (workers=1) or a pool of processes."""
-    if not specs:
-        return
-    backend_data = specs[0].backend
-    if workers <= 1:
-        backend = build_backend(BackendSpec.model_validate(backend_data), cache_path)
-        try:
-            yield from execute_specs(specs, backend, population=population)
-        finally:
-            backend.close()
-        return
-    # small chunks: progress and crash-loss granularity (a worker returns its chunk when it is done)
-    size = max(1, min(population, -(-len(specs) // (workers * 8))))
-    ctx = mp.get_context("spawn")
-    with ctx.Pool(workers) as pool:
-        tasks = [(c, backend_data, str(cache_path) if cache_path else None, population) for c in _chunks(specs, size)]
-        for records in pool.imap_unordered(_worker_chunk, tasks):
-            yield from records
-
-
 def run_study(
     path: str | Path,
-    workers: int = 1,
+    workers: int | None = 1,
     backend: str | None = None,
     store_path: str | Path = DEFAULT_STORE,
     cache_path: Path | None = DEFAULT_CACHE,
     on_progress: Callable[[int, int], None] | None = None,
     batch_every_s: float = 2.0,
     study_path: str | Path | None = None,
+    executor: str = "local",
+    address: str | None = None,
 ) -> StudyResult:
     """Run every run of the study at `path` not already in the store.
 
@@ -114,7 +82,13 @@ def run_study(
     else:
         p = study_file(path)
         study = load_study(p)
-    if workers < 1:
+    if executor not in EXECUTORS:
+        raise ConfigError(f"--executor: unknown executor '{executor}'; use one of {', '.join(EXECUTORS)}")
+    if address is not None and executor != "ray":
+        raise ConfigError("--address is for --executor ray; drop it or add --executor ray")
+    if workers is None and executor != "ray":
+        workers = 1
+    if workers is not None and workers < 1:
         raise ConfigError("--workers must be at least 1")
     specs = expand_study(study, p, backend_kind=backend)
     if len({s.backend["kind"] for s in specs}) > 1:
@@ -132,7 +106,7 @@ def run_study(
     last_write = time.perf_counter()
     finished = 0
     try:
-        for rec in iter_records(todo, workers, cache_path, study.population):
+        for rec in iter_records(todo, workers, cache_path, study.population, executor, address):
             buffer.append(rec)
             finished += 1
             if rec.run.get("status") != "done":

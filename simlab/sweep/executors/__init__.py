@@ -1,0 +1,87 @@
+"""Executors: where a study's runs execute, each finished run streamed to the one writer.
+
+Every executor splits the runs into one part per worker; a worker builds its
+backend once and advances its part as one population of sessions
+(`simlab.sweep.executors.worker.run_part`, the same code in every executor),
+handing each run's record to the driver the moment the run finishes. The driver
+(`simlab.sweep.runner`) is the only process that writes the store, in batches.
+So progress moves run by run, and a crash of the driver or of a worker loses
+only the runs that were in flight; the next ``simlab run`` of the study resumes.
+
+Executors:
+
+- ``local``: this process (one worker) or N spawned processes on this machine
+  (`simlab.sweep.executors.local`).
+- ``ray``: N Ray generator tasks on a Ray cluster, local or remote
+  (`simlab.sweep.executors.ray_cluster`).
+
+Which worker runs a spec does not change its result: a session's draws come
+from its own seed, so every executor writes the same runs, outcomes and turns.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+
+from simlab.engine.spec import RunSpec
+from simlab.errors import ConfigError, SimlabError
+from simlab.store.store import RunRecord
+
+EXECUTORS = ("local", "ray")
+
+
+class WorkerLost(SimlabError):
+    """A worker died before its part finished; its finished runs are stored, its unfinished ones are not."""
+
+
+def partition(specs: list[RunSpec], workers: int) -> list[list[RunSpec]]:
+    """`specs` dealt round-robin into at most `workers` non-empty parts (similar sizes, grid order kept in each)."""
+    n = max(1, min(workers, len(specs)))
+    return [specs[i::n] for i in range(n)]
+
+
+def lost_message(what: str, finished: int, unfinished: int, why: str) -> str:
+    """The one line for a worker that died: what died and why, what is stored, how to resume."""
+    return (
+        f"{what} died ({why}) with {unfinished} of its runs unfinished; the {finished} it finished are stored; "
+        "run the study again to run the rest"
+    )
+
+
+def stream_records(
+    specs: list[RunSpec],
+    workers: int,
+    cache_path: Path | None,
+    population: int,
+    executor: str = "local",
+    address: str | None = None,
+) -> Iterator[tuple[int, RunRecord]]:
+    """(worker index, record) for every run of `specs`, each as soon as its run finishes.
+
+    Raises:
+        ConfigError: an unknown executor, or a bad argument for it.
+        WorkerLost: a worker died (raised after the other workers have finished and been drained).
+        BackendUnavailable: a worker could not build its backend or reach its model.
+    """
+    if executor == "local":
+        from simlab.sweep.executors.local import stream_local
+
+        return stream_local(specs, workers, cache_path, population)
+    if executor == "ray":
+        from simlab.sweep.executors.ray_cluster import stream_ray
+
+        return stream_ray(specs, workers, cache_path, population, address)
+    raise ConfigError(f"--executor: unknown executor '{executor}'; use one of {', '.join(EXECUTORS)}")
+
+
+def iter_records(
+    specs: list[RunSpec],
+    workers: int,
+    cache_path: Path | None,
+    population: int,
+    executor: str = "local",
+    address: str | None = None,
+) -> Iterator[RunRecord]:
+    """Finished records of `specs`, one by one as their runs finish (see `stream_records`)."""
+    for _, record in stream_records(specs, workers, cache_path, population, executor, address):
+        yield record
