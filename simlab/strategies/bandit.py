@@ -28,7 +28,15 @@ from pydantic import Field
 
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.errors import ConfigError
-from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
+from simlab.strategies.base import (
+    STRATEGIES,
+    Decision,
+    EmotionStrategy,
+    Feedback,
+    Observation,
+    StrategyContext,
+    finish_decision,
+)
 from simlab.strategies.game_theory import CounterpartEvidence, ReciprocalConcession
 from simlab.strategies.params import ConcessionParams
 
@@ -263,17 +271,8 @@ class ThompsonBanditStrategy(EmotionStrategy):
         self.shown.append(emotion)
         info: dict[str, Any] = {"posterior_means": {a: float(m) for a, m in zip(self.bandit.arms, self.bandit.means())},
                                 "propensity": propensity}  # P(Thompson plays it), computed: offline RL / OPE
-        offer = action = None
-        if self.offers:
-            action, offer, target = self.concession.move(self.ctx, obs)
-            info["target_utility"] = target
-        return Decision(
-            emotion=emotion,
-            offer=offer,
-            action=action,  # type: ignore[arg-type]
-            rationale=f"Thompson sample: {emotion}",
-            info=info,
-        )
+        move = self.concession.move(self.ctx, obs) if self.offers else None
+        return finish_decision(emotion, f"Thompson sample: {emotion}", info, move)
 
     def get_state(self) -> dict[str, Any]:
         return {

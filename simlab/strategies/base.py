@@ -77,6 +77,40 @@ class Decision:
     info: dict[str, Any] = field(default_factory=dict)
 
 
+Move = tuple[str, Offer, float]
+"""(action, offer, target utility): what a concession tactic proposes for a turn."""
+
+
+def finish_decision(
+    emotion: str | None,
+    rationale: str,
+    info: dict[str, Any] | None = None,
+    move: Move | None = None,
+    *,
+    belief: dict[str, float] | None = None,
+    experts: dict[str, Any] | None = None,
+) -> Decision:
+    """The shared tail of every strategy's `choose`: one place that attaches the move and the logs.
+
+    `move` (from a concession tactic: `ReciprocalConcession.move`,
+    `ConcessionMixin.concession_move`) sets the decision's action and offer and
+    logs its target utility as ``info["target_utility"]``; without one, both are
+    left to the LLM. `belief` (counterpart-state distribution) and `experts`
+    (proposals and reliabilities) go to the keys the engine stores in
+    ``turns.belief_json`` and ``turns.experts_json``.
+    """
+    out = dict(info or {})
+    if belief is not None:
+        out["belief"] = belief
+    if experts is not None:
+        out["experts"] = experts
+    action = offer = None
+    if move is not None:
+        action, offer, target = move
+        out["target_utility"] = target
+    return Decision(emotion=emotion, offer=offer, action=action, rationale=rationale, info=out)  # type: ignore[arg-type]
+
+
 @dataclass
 class Feedback:
     """What happened after a counterpart turn (`kind="turn"`) or at the end (`"end"`)."""

@@ -46,7 +46,15 @@ from pydantic import AfterValidator, Field
 from simlab.emotion import vad as vad_mod
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.errors import ConfigError
-from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
+from simlab.strategies.base import (
+    STRATEGIES,
+    Decision,
+    EmotionStrategy,
+    Feedback,
+    Observation,
+    StrategyContext,
+    finish_decision,
+)
 from simlab.strategies.game_theory import CounterpartEvidence, ReciprocalConcession, softmax
 from simlab.strategies.params import ConcessionParams
 
@@ -339,17 +347,8 @@ class CoherenceStrategy(EmotionStrategy):
         }
         if propensity is not None:  # the probability of the sampled emotion (offline RL / OPE)
             info["propensity"] = propensity
-        offer = action = None
-        if self.offers:
-            action, offer, target = self.concession.move(self.ctx, obs)
-            info["target_utility"] = target
-        return Decision(
-            emotion=emotion,
-            offer=offer,
-            action=action,  # type: ignore[arg-type]
-            rationale=f"coherent with affect V={x[0]:+.2f} A={x[1]:+.2f} D={x[2]:+.2f}: {emotion}",
-            info=info,
-        )
+        move = self.concession.move(self.ctx, obs) if self.offers else None
+        return finish_decision(emotion, f"coherent with affect V={x[0]:+.2f} A={x[1]:+.2f} D={x[2]:+.2f}: {emotion}", info, move)
 
     def get_state(self) -> dict[str, Any]:
         return {

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Observation
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Observation, finish_decision
 from simlab.strategies.params import EmotionLabel, StrategyParams, Unit
 from simlab.types import Offer
 
@@ -149,11 +149,7 @@ class TimeDependentStrategy(ConcessionMixin, EmotionStrategy):
 
     def choose(self, obs: Observation) -> Decision:
         e = float(self.params["e"])
-        action, offer, target = self.concession_move(obs, e)
-        return Decision(
-            emotion=self.params.get("emotion"),
-            offer=offer,
-            action=action,  # type: ignore[arg-type]
-            rationale=f"time-dependent e={e}: target utility {target:.3f} at t={obs.time:.2f}",
-            info={"target_utility": target},
+        move = self.concession_move(obs, e)
+        return finish_decision(
+            self.params.get("emotion"), f"time-dependent e={e}: target utility {move[2]:.3f} at t={obs.time:.2f}", None, move
         )

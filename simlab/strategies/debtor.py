@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from pydantic import Field, field_validator
 
-from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, finish_decision
 from simlab.strategies.concession import ConcessionMixin
 from simlab.strategies.params import StrategyParams, Unit, map_names
 
@@ -147,13 +147,7 @@ class DebtorBehaviourStrategy(ConcessionMixin, EmotionStrategy):
         ):
             action = "walk_away"
         self._last_their_utility = obs.their_offer_utility
-        return Decision(
-            emotion=emotion,
-            offer=offer,
-            action=action,  # type: ignore[arg-type]
-            rationale=f"{self.behaviour} debtor: target utility {target:.3f}",
-            info=info,
-        )
+        return finish_decision(emotion, f"{self.behaviour} debtor: target utility {target:.3f}", info, (action, offer, target))
 
     def get_state(self) -> dict:
         return {"last_their_utility": self._last_their_utility, "multiplier": self._multiplier, "their_anger": self._their_anger}

@@ -49,7 +49,15 @@ from pydantic import Field, field_validator, model_validator
 
 from simlab.emotion.labels import ALL_LABELS
 from simlab.emotion.mapping import map_label
-from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
+from simlab.strategies.base import (
+    STRATEGIES,
+    Decision,
+    EmotionStrategy,
+    Feedback,
+    Observation,
+    StrategyContext,
+    finish_decision,
+)
 from simlab.strategies.game_theory import CounterpartEvidence, ReciprocalConcession
 from simlab.strategies.params import ConcessionParams, map_label_name
 
@@ -262,12 +270,8 @@ class EQNegotiatorStrategy(EmotionStrategy):
         info["mode"] = mode
         emotion = EQ_EMOTIONS[nxt]
         rationale = f"eq_negotiator ({mode}): counterpart {info['observed'] or 'none yet'}, {before} -> {emotion}"
-        if self.p.offers == "reciprocal":
-            action, offer, target = self.concession.move(self.ctx, obs)
-            info["target_utility"] = target
-            return Decision(emotion=self._out_label(emotion), offer=offer, action=action,  # type: ignore[arg-type]
-                            rationale=rationale, info=info)
-        return Decision(emotion=self._out_label(emotion), rationale=rationale, info=info)
+        move = self.concession.move(self.ctx, obs) if self.p.offers == "reciprocal" else None
+        return finish_decision(self._out_label(emotion), rationale, info, move)
 
     # ---- checkpointing ----------------------------------------------------------
     def get_state(self) -> dict[str, Any]:

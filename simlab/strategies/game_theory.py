@@ -45,7 +45,15 @@ from pydantic import Field, ValidationInfo, model_validator
 from simlab.emotion.labels import DEFAULT_SPACE, EKMAN7
 from simlab.emotion.mapping import map_label
 from simlab.errors import ConfigError
-from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
+from simlab.strategies.base import (
+    STRATEGIES,
+    Decision,
+    EmotionStrategy,
+    Feedback,
+    Observation,
+    StrategyContext,
+    finish_decision,
+)
 from simlab.strategies.concession import ac_next, concession_floor, time_dependent_target
 from simlab.strategies.hmm_tracker import DEFAULT_HMM, ForwardFilter, HMMParams, evidence_vector, resolve_params
 from simlab.strategies.params import ConcessionParams, map_label_name, map_names
@@ -377,21 +385,14 @@ class _GameTheoryBase(EmotionStrategy):
         assert self.ctx is not None
         values = expected_payoffs(belief, self.matrix)
         emotion = self.emotions[int(np.argmax(values))]
-        action, offer, target = self.concession.move(self.ctx, obs, self.multiplier(belief))
+        move = self.concession.move(self.ctx, obs, self.multiplier(belief))
         top = max(zip(self.hmm.states, belief), key=lambda x: x[1])
-        return Decision(
-            emotion=emotion,
-            offer=offer,
-            action=action,  # type: ignore[arg-type]
-            rationale=(
-                f"{label}: counterpart most likely {top[0]} ({top[1]:.2f}); best response {emotion}; "
-                f"target utility {target:.3f}"
-            ),
-            info={
-                **extra,
-                "expected_payoffs": {e: float(v) for e, v in zip(self.emotions, values)},
-                "target_utility": target,
-            },
+        rationale = (
+            f"{label}: counterpart most likely {top[0]} ({top[1]:.2f}); best response {emotion}; "
+            f"target utility {move[2]:.3f}"
+        )
+        return finish_decision(
+            emotion, rationale, {**extra, "expected_payoffs": {e: float(v) for e, v in zip(self.emotions, values)}}, move
         )
 
 

@@ -62,6 +62,7 @@ from simlab.strategies.base import (
     Feedback,
     Observation,
     StrategyContext,
+    finish_decision,
 )
 from simlab.strategies.coherence import (
     BigFive,
@@ -561,26 +562,24 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
         self.records.append({"proposals": {k: v.tolist() for k, v in proposals.items()}, "chosen": emotion})
         predicted = self.gt.filter.predict()
         multiplier = float(sum(p * self.state_factors.get(s, 1.0) for s, p in zip(self.hmm.states, predicted)))
-        action, offer, target = self.concession.move(self.ctx, obs, multiplier)
+        move = self.concession.move(self.ctx, obs, multiplier)
         reliabilities = self.tracker.means()
         top = max(reliabilities, key=reliabilities.get)  # type: ignore[arg-type]
-        return Decision(
-            emotion=emotion,
-            offer=offer,
-            action=action,  # type: ignore[arg-type]
-            rationale=(
+        return finish_decision(
+            emotion,
+            (
                 f"Bayesian fusion of {', '.join(self.experts)}: {emotion} "
                 f"(p={fused[self.emotions.index(emotion)]:.2f}; most reliable {top} {reliabilities[top]:.2f})"
             ),
-            info={
-                "experts": {
-                    "proposals": {k: {e: float(p) for e, p in zip(self.emotions, v)} for k, v in proposals.items()},
-                    "reliabilities": {k: float(v) for k, v in reliabilities.items()},
-                },
-                "belief": self.gt.filter.belief_dict(),
+            {
                 "fused": {e: float(p) for e, p in zip(self.emotions, fused)},
                 **({"propensity": propensity} if propensity is not None else {}),  # sampled: its probability
-                "target_utility": target,
+            },
+            move,
+            belief=self.gt.filter.belief_dict(),
+            experts={
+                "proposals": {k: {e: float(p) for e, p in zip(self.emotions, v)} for k, v in proposals.items()},
+                "reliabilities": {k: float(v) for k, v in reliabilities.items()},
             },
         )
 
