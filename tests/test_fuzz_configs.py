@@ -32,7 +32,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 N_CASES = 300
-CPU_BUDGET_S = 90  # CPU seconds for all of them (wall time depends on what else the machine runs)
+CPU_BUDGET_S = 60  # CPU seconds for all of them (wall time depends on what else the machine runs)
 TIME_LIMIT_S = 20
 
 STUDY = {
@@ -119,6 +119,10 @@ def _mutations(rng: random.Random, kind: str, data: dict) -> tuple[str, bool, st
         "unicode", "truncate", "not_utf8", "empty", "not_mapping", "brace", "extra_param", "bad_name",
         "duplicate", "seeds", "cycle", "long_string", "tag",
     ])
+    applies = {"brace": ("scenario", "agent"), "extra_param": ("agent",), "duplicate": ("study",), "seeds": ("study",),
+               "bad_name": ("study", "scenario")}
+    if kind not in applies.get(op, (kind,)):
+        op = "rename"  # the drawn mutation has nothing to act on in this kind of file
     keys = list(data)
     if op == "delete_required":
         k = rng.choice(REQUIRED[kind])
@@ -188,19 +192,13 @@ def _mutations(rng: random.Random, kind: str, data: dict) -> tuple[str, bool, st
             data["context"] = "The call is {about settling"
         elif kind == "agent":
             data["persona"] = rng.choice(["Recover {balance", "a lone { brace", "bad }{ order", "{0.attr}"])
-        else:
-            return "brace (study: n/a)", False, _dump(data)
         return "lone brace", True, _dump(data)
     if op == "extra_param":
-        if kind != "agent":
-            return "extra param (n/a)", False, _dump(data)
         data.setdefault("strategy", {}).setdefault("params", {})[rng.choice(["reservaton", "E", "speed_"])] = 0.9
         return "unknown strategy param", True, _dump(data)
-    if kind != "study":
-        if op == "bad_name":
-            data["id"] = rng.choice(BAD_NAMES[:3]) if kind == "scenario" else data.get("id")
-            return "bad id", kind == "scenario", _dump(data)
-        return f"{op} (n/a)", False, _dump(data)
+    if kind == "scenario":  # bad_name
+        data["id"] = rng.choice(BAD_NAMES[:3])
+        return "bad id", True, _dump(data)
     if op == "bad_name":
         name = rng.choice(BAD_NAMES)
         if rng.random() < 0.5:
@@ -360,8 +358,9 @@ def test_mutated_configs_never_traceback_and_invalid_ones_never_pass(tmp_path, m
     cpu = time.process_time() - cpu_start
     assert not failures, f"{len(failures)} failures of {N_CASES} cases:\n" + "\n".join(failures[:40])
     assert counts["invalid"] >= 200, counts  # the generator mostly makes broken files
-    assert counts["valid_accepted"] >= 10, counts  # ... and some that stay valid and really run
+    assert counts["valid_accepted"] >= 5, counts  # ... and some that stay valid and really run
     assert slowest < TIME_LIMIT_S and cpu < CPU_BUDGET_S, (slowest, cpu)
+    print(f"{N_CASES} mutated files, {counts}, slowest command {slowest:.2f}s, {cpu:.1f} CPU s")
 
 
 def test_one_line_errors_for_the_cases_issue_9_names(tmp_path, monkeypatch, small_study):

@@ -33,7 +33,8 @@ def test_small_aliases_still_work():
 @pytest.mark.parametrize(
     "text, needle",
     [
-        ("a: " + "[" * 3000 + "]" * 3000, "nested more than"),
+        ("a: " + "[" * 3000 + "]" * 3000, "nest"),  # libyaml stops at its own depth limit first
+        ("a: " + "[" * 60 + "]" * 60, "nested more than 40"),
         ("".join("  " * i + f"k{i}:\n" for i in range(100)) + "  " * 100 + "v: 1\n", "nested more than"),
         ("seed: 1180591620717411303424\n", "beyond 64 bits"),
         ("a: " + "9" * 5000 + "\n", "cannot be read"),
