@@ -1,7 +1,7 @@
 """The EmoDistill pipeline as one command: collect, build the dataset, train, evaluate, estimate off-policy, report.
 
     python experiments/emodistill.py --backend scripted            # minutes (published step counts)
-    python experiments/emodistill.py --backend scripted --fast     # a smoke run: 2,000 IQL steps, 3,000 PPO steps
+    python experiments/emodistill.py --backend scripted --fast     # a smoke run: 1,000 IQL steps, 3,000 PPO steps
     python experiments/emodistill.py --backend embedded --slice 4  # the embedded model on a small slice of cases
 
 Steps (each skipped when already done: stored runs by run id, models by model id):
@@ -106,7 +106,7 @@ def online_value(folder: Path, counterparts: list[str], seeds: list[int], episod
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backend", default="scripted", help="backend of both studies (scripted, embedded, ...)")
-    ap.add_argument("--fast", action="store_true", help="2,000 IQL steps and 3,000 PPO steps (a smoke run)")
+    ap.add_argument("--fast", action="store_true", help="1,000 IQL steps and 3,000 PPO steps (a smoke run)")
     ap.add_argument("--slice", type=int, default=0, help="use only N training and N evaluation cases")
     ap.add_argument("--store", type=Path, default=ROOT / "runs" / "emodistill.duckdb")
     ap.add_argument("--workers", type=int, default=1)
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         collect_changes["seeds"] = list(range(args.slice))
         eval_changes["seeds"] = list(range(80, 80 + args.slice))
     collect = _derived("emodistill_collect.yaml", work, **collect_changes)
-    iql_changes = {"iql": {"steps": 2000}} if args.fast else {}
+    iql_changes = {"iql": {"steps": 1000}} if args.fast else {}
     ppo_changes = {"rl": {"timesteps": 3000}} if args.fast else {}
     dataset = ROOT / "datasets" / "emodistill-collect.parquet"
     iql_cfg = _derived("train/emodistill_iql.yaml", work, dataset=str(dataset), out=str(ROOT / "models"), **iql_changes)
@@ -209,7 +209,7 @@ Mean creditor utility (95% CI) of the IQL selector on cases 81-100, by the debto
 `python experiments/emodistill.py --backend {args.backend}{' --fast' if args.fast else ''}` ({wall:.0f} s):
 collection study `emodistill-collect` (exploring creditor, cases 1-80), dataset of {len(rows)} decisions,
 IQL `{trained['iql'].folder.name}` (expectile 0.7, beta 3, discount 0.99, width 256, lr 3e-4,
-{'2,000' if args.fast else '20,000'} steps), PPO `{trained['ppo'].folder.name}`, evaluation study `emodistill`.
+{'1,000' if args.fast else '20,000'} steps), PPO `{trained['ppo'].folder.name}`, evaluation study `emodistill`.
 The debtor types respond to the emotions shown by the simulation's set (not estimated) factors of
 `simlab.strategies.debtor.EMOTION_RESPONSE`, so the learned selectors exploit a known ground truth. The
 scripted backend words the moves from templates (it is not an LLM).

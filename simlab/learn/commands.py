@@ -112,7 +112,7 @@ def online_env_config(meta: dict[str, Any], policy_meta: dict[str, Any]) -> dict
     study = meta.get("study_config")
     if not study:
         raise ConfigError("--online: the dataset names no study config (rebuild it with `simlab dataset`)")
-    keys = [k for k in study["agents"] if k not in ("lead", study.get("lead_role", ""))]
+    keys = [k for k in study["agents"] if k not in ("lead", meta.get("role"))]
     counterparts = [a for k in keys for a in study["agents"][k]]
     return {"scenario": study["scenarios"][0], "counterparts": counterparts,
             "scenario_overrides": study.get("scenario_overrides") or {}, "seeds": study.get("seeds"),

@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,7 +56,9 @@ class IQLConfig(BaseModel):
     batch_size: int = Field(256, ge=1)
     polyak: float = Field(0.005, gt=0.0, le=1.0, description="target-network averaging rate (tau)")
     max_weight: float = Field(100.0, gt=0.0, description="clip of exp(beta x advantage)")
-    reward_scale: float = Field(1.0, gt=0.0, description="rewards are multiplied by this before training")
+    reward_scale: float | Literal["std"] = Field(
+        "std", description="rewards are multiplied by this before training; 'std' divides them by their standard "
+        "deviation in the dataset (the published selector rescales rewards; beta acts on advantages in those units)")
     seed: int = 0
 
 
@@ -132,6 +134,13 @@ class IQLLearner:
                 torch._foreach_lerp_(dst, src, c.polyak)
         return {"v_loss": v_loss.item(), "q_loss": q_loss.item(), "actor_loss": actor_loss.item()}
 
+    def scale(self, data: Dataset) -> float:
+        """The factor applied to the dataset's rewards (`reward_scale`; 'std' -> 1 / their standard deviation)."""
+        if self.config.reward_scale == "std":
+            sd = float(np.std(data.rewards))
+            return 1.0 / sd if sd > 0 else 1.0
+        return float(self.config.reward_scale)
+
     def fit(self, data: Dataset, progress: Callable[[int, int], None] | None = None, log_every: int = 100) -> None:
         """`config.steps` minibatch updates on `data` (minibatches drawn with replacement)."""
         import torch
@@ -140,7 +149,7 @@ class IQLLearner:
             raise ValueError("the dataset is empty")
         s = torch.as_tensor(data.obs, dtype=torch.float32)
         a = torch.as_tensor(data.actions, dtype=torch.int64)
-        r = torch.as_tensor(data.rewards * self.config.reward_scale, dtype=torch.float32)
+        r = torch.as_tensor(data.rewards * self.scale(data), dtype=torch.float32)
         s2 = torch.as_tensor(data.next_obs, dtype=torch.float32)
         d = torch.as_tensor(data.dones, dtype=torch.float32)
         rng = np.random.default_rng(self.config.seed)
