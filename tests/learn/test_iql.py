@@ -45,7 +45,7 @@ def _logged(P, R, pi, n=6000, seed=0):
     return dataset_from_arrays(eye[s], a, R[s, a], eye[s2], np.zeros(n, bool), tuple("abc"), pi[s, a])
 
 
-FAST = dict(discount=GAMMA, hidden=32, lr=3e-3, steps=1500, batch_size=128, polyak=0.1)
+FAST = dict(discount=GAMMA, hidden=32, lr=3e-3, steps=1500, batch_size=128, polyak=0.1, reward_scale=1.0)
 
 
 @pytest.mark.slow
