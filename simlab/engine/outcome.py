@@ -43,7 +43,8 @@ class ParetoFrontier:
 
     @classmethod
     def from_utilities(cls, ua: UtilityFunction, ub: UtilityFunction) -> "ParetoFrontier":
-        if getattr(ua, "_discrete", None) or getattr(ub, "_discrete", None):
+        own_ranges = not (np.array_equal(ua.lows, ub.lows) and np.array_equal(ua.highs, ub.highs))
+        if getattr(ua, "_discrete", None) or getattr(ub, "_discrete", None) or own_ranges:
             return cls._from_chains(ua, ub)
         wa, wb = ua.weights, ub.weights
         aligned = ua.increasing == ub.increasing
@@ -69,7 +70,7 @@ class ParetoFrontier:
 
     @classmethod
     def _from_chains(cls, ua: UtilityFunction, ub: UtilityFunction) -> "ParetoFrontier":
-        """Hull frontier with discrete issues: per-issue upper-right hull chains merged by slope."""
+        """Hull frontier with discrete issues or role-specific ranges: per-issue upper-right hull chains merged by slope."""
         start = np.zeros(2)
         edges: list[tuple[float, int, np.ndarray]] = []
         for k in range(len(ua.issues)):
@@ -77,7 +78,8 @@ class ParetoFrontier:
                 n = len(ua._discrete[k][0])
                 pos = np.arange(n, dtype=float)
             else:
-                pos = np.array([float(ua.lows[k]), float(ua.highs[k])])
+                # each role's value is linear inside its own range and flat outside: the breakpoints span the hull
+                pos = np.unique([float(ua.lows[k]), float(ua.highs[k]), float(ub.lows[k]), float(ub.highs[k])])
             rows_a = np.tile(ua.to_array(ua.best_offer()), (len(pos), 1))
             rows_b = np.tile(ub.to_array(ub.best_offer()), (len(pos), 1))
             rows_a[:, k] = pos
@@ -176,7 +178,8 @@ class ReachableFrontier:
             if k in getattr(ua, "_discrete", {}):
                 axes.append(np.arange(len(ua._discrete[k][0]), dtype=float))
             else:
-                lo, hi = float(ua.lows[k]), float(ua.highs[k])
+                # either role may propose inside its own range (utilities.ROLE.ranges): enumerate both
+                lo, hi = float(min(ua.lows[k], ub.lows[k])), float(max(ua.highs[k], ub.highs[k]))
                 integer = getattr(ua, "integer", ())
                 if not (k < len(integer) and integer[k]):
                     return None

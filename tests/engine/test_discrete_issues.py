@@ -188,3 +188,22 @@ def test_an_unknown_label_is_an_error_not_the_first_label():
         _label_of("ramen", ["pizza", "sushi"])
     with pytest.raises(ConfigError):
         _label_of(5, ["pizza", "sushi"])
+
+
+def test_hull_frontier_with_role_specific_ranges_matches_brute_force():
+    """A role whose own range is narrower values the issue flat outside it: the frontier bends at its ends."""
+    import itertools
+
+    from simlab.strategies.utility import UtilityFunction
+
+    ua = UtilityFunction(("d", "x"), np.array([0.0, 0.0]), np.array([10.0, 1.0]), np.array([0.7, 0.3]), np.array([True, False]))
+    ub = UtilityFunction(("d", "x"), np.array([5.0, 0.0]), np.array([15.0, 1.0]), np.array([0.4, 0.6]), np.array([False, True]))
+    f = ParetoFrontier.from_utilities(ua, ub)
+    grid = np.array(list(itertools.product(np.linspace(0, 15, 61), np.linspace(0, 1, 21))))
+    pts = np.column_stack([ua.evaluate(grid), ub.evaluate(grid)])
+    for v in f.vertices:  # nothing attainable beats a vertex on both sides
+        assert not np.any((pts[:, 0] > v[0] + 1e-9) & (pts[:, 1] > v[1] + 1e-9))
+    eps = 1e-12
+    pareto = [p for p in pts if not np.any((pts[:, 0] >= p[0] - eps) & (pts[:, 1] >= p[1] - eps)
+                                           & ((pts[:, 0] > p[0] + eps) | (pts[:, 1] > p[1] + eps)))]
+    assert max(f.distance(tuple(p)) for p in pareto) < 1e-9  # every Pareto outcome lies on the frontier
