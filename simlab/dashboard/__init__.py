@@ -15,11 +15,14 @@ Modules (one concept each):
   statistics themselves come from `simlab.stats`.
 - `references`: `reference_values`, published numbers drawn beside a study's.
 - `run_view`: one run's JSON columns as plot-ready frames.
+- `charts` and `layout`: the compare page's plotly figures, and the label and
+  size rules that keep 30+ groups readable (horizontal bars, distinct
+  shortened labels, small multiples); `charts` needs plotly.
 - `pages`: Streamlit helpers shared by the pages (store path, cached queries,
   guards, formatting); the only module that imports streamlit.
 - `launch`: `launch` and `streamlit_command`, which start the app.
 
-Importing this package does not import streamlit.
+Importing this package imports neither streamlit nor plotly.
 """
 from __future__ import annotations
 
