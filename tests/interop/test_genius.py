@@ -132,3 +132,30 @@ def test_frontier_nash_and_distances_match_negmas_number_for_number(tmp_path, so
         p = (ua.undiscounted(offer(outcomes[i])), ub.undiscounted(offer(outcomes[i])))
         assert reach.distance(p) == pytest.approx(distance_to(p, front), abs=1e-12)
         assert hull.distance(p) == pytest.approx(dist_to_convex_hull_frontier(p, front), abs=1e-9)
+
+
+def _folder(tmp_path, buyer_eval, seller_eval):
+    """A one-issue Genius folder with a real issue and the given evaluator elements."""
+    tmp_path.mkdir()
+    dom = ('<negotiation_template><utility_space><objective index="0" name="root" type="objective">'
+           '<issue index="1" name="price" type="real" etype="real" vtype="real"><range lowerbound="0" upperbound="10"/></issue>'
+           '</objective></utility_space></negotiation_template>')
+    (tmp_path / "domain.xml").write_text(dom)
+    for name, ev in (("buyer", buyer_eval), ("seller", seller_eval)):
+        (tmp_path / f"p_{name}.xml").write_text(
+            '<utility_space type="linear"><objective index="0" name="root" type="objective">'
+            f'<issue index="1" name="price" type="real" etype="real" vtype="real">{ev}</issue>'
+            '<weight index="1" value="1.0"/></objective><reservation value="0.1"/></utility_space>')
+    return tmp_path
+
+
+def test_real_issues_linear_0_to_1_become_continuous_and_others_are_errors(tmp_path):
+    up, down = '<evaluator ftype="linear" slope="0.1" offset="0"/>', '<evaluator ftype="linear" slope="-0.1" offset="1"/>'
+    s = Scenario.model_validate(genius_to_scenario(read_genius_folder(_folder(tmp_path / "a", up, down))))
+    assert s.issues[0].type == "continuous" and s.issues[0].range == (0.0, 10.0)
+    assert (s.utilities["buyer"].prefer, s.utilities["seller"].prefer) == ({"price": "high"}, {"price": "low"})
+    assert utility_of(s, "seller").undiscounted({"price": 2.5}) == pytest.approx(0.75)
+    with pytest.raises(ConfigError, match="real issue 'price': its linear evaluator does not run from 0"):
+        genius_to_scenario(read_genius_folder(_folder(tmp_path / "b", up, '<evaluator ftype="linear" slope="0.05" offset="0"/>')))
+    with pytest.raises(ConfigError, match="'triangular' evaluator; simlab expresses linear evaluators only"):
+        read_genius_folder(_folder(tmp_path / "c", up, '<evaluator ftype="triangular" parameter0="0" parameter1="10" parameter2="5"/>'))
