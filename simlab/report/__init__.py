@@ -1,9 +1,10 @@
 """Reports built from the run store: `build_report` dispatches on the study's protocol.
 
+`build_report` and the checked entry `write_report` live in `simlab.report.write`.
 The package is also callable: ``simlab.report(study_id, store=..., out=..., baseline=...)``
-is `simlab.report.write.write_report` (the Python API's report function). A plain
-function named ``simlab.report`` could not exist beside this subpackage: importing
-the subpackage rebinds the name on `simlab`.
+is `write_report` (the Python API's report function). A plain function named
+``simlab.report`` could not exist beside this subpackage: importing the
+subpackage rebinds the name on `simlab`.
 """
 from __future__ import annotations
 
@@ -12,32 +13,15 @@ import types
 from pathlib import Path
 from typing import Any
 
-from simlab.errors import StoreError
-from simlab.store.store import RunStore
+from simlab.report.write import build_report, write_report
 
-
-def build_report(store: RunStore, study_id: str, out_dir: str | Path | None = None, baseline: str | None = None) -> Path:
-    """Write reports/<study_id>/report.md (+ PNG plots); returns the Markdown path."""
-    out = Path(out_dir) if out_dir else Path("reports") / study_id
-    protocols = store.query("SELECT DISTINCT protocol FROM runs WHERE study_id = ? AND status = 'done'", [study_id])
-    kinds = set(protocols["protocol"])
-    if not kinds:
-        raise StoreError(f"study '{study_id}' has no finished runs in {store.path}; run it first or check the id")
-    if kinds <= {"alternating_offers"}:
-        from simlab.report.negotiation import build_negotiation_report
-
-        return build_negotiation_report(store, study_id, out, baseline=baseline)
-    from simlab.report.decision import build_report as build_decision_report
-
-    return build_decision_report(store, study_id, out)
+__all__ = ["build_report", "write_report"]
 
 
 class _CallableReports(types.ModuleType):
-    """This package's module type: calling it writes a report (`simlab.report.write.write_report`)."""
+    """This package's module type: calling it writes a report (`write_report`)."""
 
     def __call__(self, study_id: str, store: Any = None, out: str | Path | None = None, baseline: str | None = None) -> Path:
-        from simlab.report.write import write_report
-
         return write_report(study_id, **({"store": store} if store is not None else {}), out=out, baseline=baseline)
 
 

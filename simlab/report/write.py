@@ -1,4 +1,5 @@
-"""`write_report`: the checked entry to the reports that `simlab report` and `simlab.report(...)` use.
+"""`build_report` (dispatch on the study's protocol) and `write_report`, the checked entry to it
+that `simlab report` and `simlab.report(...)` use.
 
 Checks what a user can get wrong before any file is written: the study id must
 be in the store, an id read from a store must be a plain name before it names a
@@ -45,12 +46,26 @@ def check_baseline(store: RunStore, study_id: str, baseline: str) -> str:
     return baseline
 
 
+def build_report(store: RunStore, study_id: str, out_dir: str | Path | None = None, baseline: str | None = None) -> Path:
+    """Write ``out_dir/report.md`` (default ``reports/<study_id>``, + PNG plots); returns the Markdown path."""
+    out = Path(out_dir) if out_dir else output_dir("reports", study_id)
+    protocols = store.query("SELECT DISTINCT protocol FROM runs WHERE study_id = ? AND status = 'done'", [study_id])
+    kinds = set(protocols["protocol"])
+    if not kinds:
+        raise StoreError(f"study '{study_id}' has no finished runs in {store.path}; run it first or check the id")
+    if kinds <= {"alternating_offers"}:
+        from simlab.report.negotiation import build_negotiation_report
+
+        return build_negotiation_report(store, study_id, out, baseline=baseline)
+    from simlab.report.decision import build_report as build_decision_report
+
+    return build_decision_report(store, study_id, out)
+
+
 def write_report(
     study_id: str, store: str | Path | RunStore = DEFAULT_STORE, out: str | Path | None = None, baseline: str | None = None
 ) -> Path:
     """Write the study's report to `out` (default ``reports/<study_id>``); returns the report.md path."""
-    from simlab.report import build_report
-
     st = store if isinstance(store, RunStore) else RunStore(store, read_only=True)
     out_path = output_dir("reports", study_id, out)
     require_study(st, study_id)
