@@ -13,6 +13,12 @@ realiser, which reads only a request's fallback move, schema and seed) gets
 requests without chat messages: `add_session` turns off the session's
 `prompt_messages`, which saves building a prompt per turn and changes nothing
 else. Backends that do not declare it get full prompts.
+
+Containment: whatever goes wrong while one session prepares its request,
+while the backend answers (an exception, a wrong number of replies, or a reply
+marked ``extra["error"]`` by `RetryingBackend`) or while a reply is applied
+ends *that* session as failed (`Session.fail`, stored with its error); the
+other sessions of the batch go on.
 """
 from __future__ import annotations
 
@@ -21,7 +27,15 @@ import time
 import mesa
 
 from simlab.engine.protocols.alternating import AlternatingOffers
-from simlab.llm.base import LLMBackend
+from simlab.llm.base import ChatResponse, LLMBackend
+from simlab.llm.retry import BackendCallFailed
+
+
+def _cache_keys(response: ChatResponse) -> list[str]:
+    """The response-cache keys behind `response` (its repair attempts included)."""
+    keys = [a.get("extra", {}).get("cache_key") for a in response.extra.get("attempts", ())]
+    keys.append(response.extra.get("cache_key"))
+    return [k for k in keys if k]
 
 
 class NegotiatorAgent(mesa.Agent):
@@ -60,6 +74,8 @@ class NegotiationModel(mesa.Model):
             }
         )
         self.last_batch = 0
+        #: run id -> cache keys of the replies it got, so a failed run's replies can be forgotten
+        self.cache_keys: dict[str, list[str]] = {}
         self.just_finished: list[AlternatingOffers] = []
 
     def add_session(self, session: AlternatingOffers) -> None:
@@ -77,17 +93,31 @@ class NegotiationModel(mesa.Model):
             try:
                 requests.append(agent.session.next_request())
                 asking.append(agent)
-            except Exception as exc:  # a run's own failure must not sink its batch
+            except Exception as exc:  # noqa: BLE001 - a run's own failure must not sink its batch
                 agent.session.fail(exc)
         self.last_batch = len(requests)
         if requests:
             t0 = time.perf_counter()
-            responses = self.backend.generate(requests)
+            try:
+                responses = self.backend.generate(requests)
+                if len(responses) != len(requests):
+                    raise BackendCallFailed(f"the backend returned {len(responses)} replies for {len(requests)} requests")
+            except Exception as exc:  # noqa: BLE001 - an unwrapped backend's error fails the runs that asked
+                for agent in asking:
+                    agent.session.fail(exc)
+                responses = []
             self.llm_seconds += time.perf_counter() - t0
             for agent, response in zip(asking, responses):
+                keys = _cache_keys(response)
+                if keys:
+                    self.cache_keys.setdefault(agent.session.run_id, []).extend(keys)
+                error = response.extra.get("error")
+                if error:  # a request the backend could not answer (RetryingBackend): the run fails
+                    agent.session.fail(BackendCallFailed(error))
+                    continue
                 try:
                     agent.session.apply(response)
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - a run's own failure must not sink its batch
                     agent.session.fail(exc)
         done = [s for s in self.sessions if s.done]
         self.just_finished = done

@@ -10,7 +10,7 @@ scripted template realiser, so no table ever passes it off as an LLM).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from simlab.registry import Registry
@@ -92,7 +92,16 @@ class ChatResponse:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The fields as a dict; `extra` and `parsed` are copied one level deep (callers replace
+        top-level keys, never mutate nested values), which is much cheaper than `asdict`'s deep copy."""
+        out = {name: getattr(self, name) for name in _RESPONSE_FIELDS}
+        out["extra"] = dict(self.extra)
+        if isinstance(self.parsed, dict):
+            out["parsed"] = dict(self.parsed)
+        return out
+
+
+_RESPONSE_FIELDS = tuple(ChatResponse.__dataclass_fields__)
 
 
 @runtime_checkable

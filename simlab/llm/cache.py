@@ -205,6 +205,7 @@ class CachedBackend:
         self.cache = cache if isinstance(cache, ResponseCache) else ResponseCache(cache)
         self.model_id: str = inner.model_id
         self.is_llm: bool = inner.is_llm
+        self.needs_messages: bool = bool(getattr(inner, "needs_messages", True))
         self.hits = 0
         self.misses = 0
 

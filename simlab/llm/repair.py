@@ -97,6 +97,7 @@ class RepairingBackend:
         self.inner = inner
         self.model_id: str = inner.model_id
         self.is_llm: bool = inner.is_llm
+        self.needs_messages: bool = bool(getattr(inner, "needs_messages", True))
         self.repairs = 0
         self.failures = 0
 

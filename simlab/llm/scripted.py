@@ -14,6 +14,7 @@ import time
 
 from simlab.config.models import BackendSpec
 from simlab.llm.base import ChatRequest, ChatResponse
+from simlab.llm.sanitize import sanitize_reply
 from simlab.llm.schema import validate_against_schema
 from simlab.llm.templates import realise
 
@@ -39,6 +40,7 @@ class ScriptedBackend:
                     # answer only what the (possibly narrowed) schema asks for, as a model constrained by it would
                     props = req.json_schema.get("properties") or {}
                     move = {k: v for k, v in move.items() if k in props}
+                move = sanitize_reply(move, req.json_schema)[0]  # a long template is clipped to maxLength
                 text = json.dumps(move, sort_keys=True)
                 # the move is already a dict: check it against the schema without re-parsing the text
                 parsed = move if validate_against_schema(move, req.json_schema) else None

@@ -1,7 +1,10 @@
 """Turn `RunSpec`s into finished `RunRecord`s inside one process.
 
 `build_backend` stacks the wrappers around the chosen backend (response cache,
-then repair-and-fallback). `execute_specs` runs specs through one
+then repair-and-fallback, then retry-or-fail). Every failure of one run (while
+preparing its session, generating, parsing, applying a reply or building its
+rows) yields that run's record with ``status = 'failed'`` and the error; the
+other runs go on. `execute_specs` runs specs through one
 `NegotiationModel`, keeping up to `population` sessions in flight so each step
 sends a full batch, and yields each run's record as soon as it finishes.
 """
@@ -24,7 +27,14 @@ DEFAULT_CACHE = Path("runs/llm_cache.sqlite")
 
 
 def build_backend(spec: BackendSpec, cache_path: Path | None = DEFAULT_CACHE) -> LLMBackend:
-    """The backend of `spec`, wrapped: repair(cache(backend)). The scripted backend is not cached."""
+    """The backend of `spec`, wrapped: retry(repair(cache(backend))). The scripted backend is not cached or repaired.
+
+    `RetryingBackend` is outermost, so an error anywhere in the stack (the model
+    server, the cache file, a reply count) is retried or costs only the runs
+    whose requests failed.
+    """
+    from simlab.llm.retry import RetryingBackend
+
     inner: LLMBackend = BACKENDS.get(spec.kind)(spec)
     if inner.is_llm and cache_path is not None:
         from simlab.llm.cache import CachedBackend, ResponseCache
@@ -34,7 +44,17 @@ def build_backend(spec: BackendSpec, cache_path: Path | None = DEFAULT_CACHE) ->
         from simlab.llm.repair import RepairingBackend
 
         inner = RepairingBackend(inner)
-    return inner
+    return RetryingBackend(inner)
+
+
+def forget_replies(backend: LLMBackend, keys: list[str]) -> None:
+    """Drop `keys` from every response cache in the wrapper stack of `backend` (a failed run's replies)."""
+    layer: object | None = backend
+    while layer is not None:
+        forget = getattr(layer, "forget", None)
+        if callable(forget):
+            forget(keys)
+        layer = getattr(layer, "inner", None)
 
 
 def make_session(spec: RunSpec) -> Session:
@@ -44,6 +64,29 @@ def make_session(spec: RunSpec) -> Session:
 
 def _j(value: Any) -> str | None:
     return None if value is None else json.dumps(value, sort_keys=True)
+
+
+def failed_record(spec: RunSpec, error: str, wall_s: float | None = None) -> RunRecord:
+    """The `runs` row of a run that failed before it had a result (stored so resume retries it)."""
+    try:
+        spec_json = _j(spec.to_json())
+    except (TypeError, ValueError) as exc:
+        spec_json = None
+        error = f"{error}; its spec is not serialisable ({type(exc).__name__}: {exc})"
+    return RunRecord(run={
+        "run_id": spec.run_id, "study_id": spec.study_id, "condition": spec.condition, "seed": spec.seed,
+        "replicate": spec.replicate, "status": "failed", "error": error, "outcome": "error",
+        "scenario": (spec.scenario or {}).get("id"), "backend": (spec.backend or {}).get("kind"),
+        "spec_json": spec_json, "wall_s": wall_s, "finished_at": datetime.now(timezone.utc).replace(tzinfo=None),
+    })
+
+
+def safe_record(spec: RunSpec, session: Session, wall_s: float, backend: LLMBackend) -> RunRecord:
+    """`record_of`, or a failed record naming the error if the session's rows cannot be computed."""
+    try:
+        return record_of(spec, session, wall_s, backend)
+    except Exception as exc:  # noqa: BLE001 - a run's rows that cannot be built are that run's failure
+        return failed_record(spec, f"recording the run failed: {type(exc).__name__}: {exc}", wall_s)
 
 
 def record_of(spec: RunSpec, session: Session, wall_s: float, backend: LLMBackend) -> RunRecord:
@@ -94,24 +137,26 @@ def execute_specs(specs: Iterable[RunSpec], backend: LLMBackend, population: int
             spec = queue.pop(0)
             try:
                 session = make_session(spec)
+                model.add_session(session)
             except Exception as exc:  # noqa: BLE001 - stored as a failed run
                 yield_failed.append((spec, exc))
                 continue
             started[spec.run_id] = (spec, time.perf_counter())
-            model.add_session(session)
 
     yield_failed: list[tuple[RunSpec, BaseException]] = []
     refill()
     while model.sessions or yield_failed:
         for spec, exc in yield_failed:
-            yield RunRecord(run={"run_id": spec.run_id, "study_id": spec.study_id, "condition": spec.condition,
-                                 "seed": spec.seed, "replicate": spec.replicate, "status": "failed",
-                                 "error": f"{type(exc).__name__}: {exc}", "spec_json": _j(spec.to_json())})
+            yield failed_record(spec, f"preparing the run failed: {type(exc).__name__}: {exc}")
         yield_failed.clear()
         if not model.sessions:
             break
         model.step()
         for session in model.just_finished:
             spec, t0 = started.pop(session.run_id)
-            yield record_of(spec, session, time.perf_counter() - t0, backend)
+            keys = model.cache_keys.pop(session.run_id, [])
+            record = safe_record(spec, session, time.perf_counter() - t0, backend)
+            if record.run.get("status") != "done" and keys:
+                forget_replies(backend, keys)  # the next attempt asks the model again
+            yield record
         refill()

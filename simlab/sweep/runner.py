@@ -6,7 +6,9 @@ their own backend and send each run's record back as soon as the run finishes;
 this process writes them in batches, opening the store file only for each batch
 so readers get in between.
 Everything written is whole runs, so a crash loses at most the runs in flight
-and running the study again resumes.
+and running the study again resumes. A study holds the store's writer lock
+(`simlab.store.store.writer_lock`) while it runs, so a second `simlab run` on
+the same store refuses at once instead of running the grid twice.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ from simlab.config.loader import load_study, study_file
 from simlab.config.models import Study
 from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
-from simlab.store.store import DEFAULT_STORE, RunRecord, RunStore
+from simlab.store.store import DEFAULT_STORE, RunRecord, RunStore, writer_lock
 from simlab.sweep.execute import DEFAULT_CACHE, make_session
 from simlab.sweep.executors import EXECUTORS, iter_records
 from simlab.engine.cases import case_error
@@ -93,6 +95,23 @@ def run_study(
     specs = expand_study(study, p, backend_kind=backend)
     if len({s.backend["kind"] for s in specs}) > 1:
         raise ConfigError(f"study {study.study}: conditions use several backend kinds; run them as separate studies")
+    # one writer per store: a second `simlab run` on this store refuses at once (see RunStore)
+    with writer_lock(store_path, f"simlab run {study.study}"):
+        return _run_locked(study, p, specs, workers, store_path, cache_path, on_progress, batch_every_s, executor, address)
+
+
+def _run_locked(
+    study: Any,
+    p: Path,
+    specs: list[RunSpec],
+    workers: int,
+    store_path: str | Path,
+    cache_path: Path | None,
+    on_progress: Callable[[int, int], None] | None,
+    batch_every_s: float,
+    executor: str = "local",
+    address: str | None = None,
+) -> StudyResult:
     store = RunStore(store_path)
     store.upsert_study(study.study, study.description, study.model_dump(), str(p), len(specs))
     done = store.done_run_ids(study.study)
@@ -105,6 +124,12 @@ def run_study(
     buffer: list[RunRecord] = []
     last_write = time.perf_counter()
     finished = 0
+
+    def flush() -> None:
+        for run_id in store.write_runs(buffer):  # runs the database rejected, stored as failed
+            result.failed += 1
+            result.errors.append(f"{run_id}: the store rejected the run")
+
     try:
         for rec in iter_records(todo, workers, cache_path, study.population, executor, address):
             buffer.append(rec)
@@ -113,12 +138,12 @@ def run_study(
                 result.failed += 1
                 result.errors.append(f"{rec.run['run_id']}: {rec.run.get('error')}")
             if time.perf_counter() - last_write >= batch_every_s:
-                store.write_runs(buffer)
+                flush()
                 buffer, last_write = [], time.perf_counter()
             if on_progress:
                 on_progress(finished, len(todo))
     finally:
-        store.write_runs(buffer)
+        flush()
     result.ran = finished
     result.wall_s = time.perf_counter() - t0
     return result

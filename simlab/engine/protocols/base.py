@@ -74,7 +74,7 @@ def session_kwargs(spec: "RunSpec") -> dict[str, Any]:
 
 
 _CALL_FIELDS = ("attempt", "model", "is_llm", "prompt_tokens", "prompt_tokens_evaluated", "completion_tokens",
-                "latency_s", "cache_hit")
+                "latency_s", "cache_hit", "sanitized")
 
 
 def record_calls(calls: list[dict[str, Any]], run_id: str, turn_index: int, response: "ChatResponse") -> None:
