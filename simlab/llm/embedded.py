@@ -72,7 +72,7 @@ import json
 import math
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -255,6 +255,38 @@ class _SavedState:
     nbytes: int
 
 
+@dataclass
+class _Slot:
+    """One KV stream of the batched context: the dialogue it holds and the tokens of its reusable cells."""
+
+    index: int
+    session: str | None = None
+    tokens: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.intc))
+    used: int = 0  # tick of its last use (LRU)
+
+
+@dataclass
+class _Sequence:
+    """One request in flight on the batched path."""
+
+    req: ChatRequest
+    slot: _Slot
+    tokens: np.ndarray
+    reuse: int
+    chain: Any
+    grammar: Any
+    pos: int = 0  # next KV position
+    out_ids: list[int] = field(default_factory=list)
+    text: bytes = b""
+    finish: str = "length"
+    done: bool = False
+    next_token: int = -1
+    decode_s: float = 0.0
+    model_s: float = 0.0
+    state_s: float = 0.0
+    t_start: float = 0.0
+
+
 def _common_prefix(a: np.ndarray, b: np.ndarray) -> int:
     n = min(len(a), len(b))
     if n == 0:
@@ -301,6 +333,14 @@ class EmbeddedBackend:
         self.top_p = float(opts.get("top_p", 0.95))
         self.min_p = float(opts.get("min_p", 0.05))
         self.repeat_penalty = float(opts.get("repeat_penalty", 1.0))
+        self.decode = str(opts.get("decode", "batched"))
+        if self.decode not in ("batched", "sequential"):
+            raise ConfigError(
+                f"embedded backend: options.decode must be 'batched' or 'sequential', got {self.decode!r}"
+            )
+        self.n_slots = int(opts.get("slots", 16))
+        if not 1 <= self.n_slots <= 64:
+            raise ConfigError(f"embedded backend: options.slots must be in 1..64, got {self.n_slots}")
         try:
             self._llm = llama_cpp.Llama(
                 model_path=str(self.model_path),
@@ -342,6 +382,11 @@ class EmbeddedBackend:
         self._one_arr = llama_cpp.llama_token_data_array(
             data=self._one.ctypes.data_as(llama_cpp.llama_token_data_p), size=1, selected=-1, sorted=False
         )
+        self._bctx: Any = None  # the batched path's context: one KV stream per slot
+        self._slots: list[_Slot] = []
+        self._tick = 0
+        if self.decode == "batched":
+            self._init_batched(llm, spec)
 
     # -- prompt ------------------------------------------------------------------
     def prompt_tokens(self, messages: tuple[dict[str, str], ...] | list[dict[str, str]]) -> np.ndarray:
@@ -431,6 +476,9 @@ class EmbeddedBackend:
         self._drop(session)
         if self._current == session:
             self._current = None
+        for slot in self._slots:
+            if slot.session == session:
+                self._clear_slot(slot)
 
     # -- sampling ------------------------------------------------------------------
     def _chain(self, temperature: float, seed: int) -> Any:
@@ -459,9 +507,10 @@ class EmbeddedBackend:
             arr.sorted = False
         self._lc.llama_sampler_apply(sampler, ctypes.byref(arr))
 
-    def _sample(self, chain: Any, grammar: Any) -> int:
+    def _sample(self, chain: Any, grammar: Any, ctx: Any = None, index: int = -1) -> int:
+        """Sample one token from output `index` of the last decode on `ctx` (default: the sequential context)."""
         lc = self._lc
-        ptr = lc.llama_get_logits_ith(self._llm.ctx, -1)
+        ptr = lc.llama_get_logits_ith(self._llm.ctx if ctx is None else ctx, index)
         logits = np.ctypeslib.as_array(ptr, shape=(self.n_vocab,))
         self._apply_full(chain, logits, fresh=True)
         token = int(self._full["id"][self._full_arr.selected])
@@ -547,9 +596,221 @@ class EmbeddedBackend:
             if grammar is not None:
                 lc.llama_sampler_free(grammar)
         model_s = time.perf_counter() - t_model
-        text = llm.detokenize(out_ids).decode("utf-8", errors="ignore")
+        return self._response(req, tokens, out_ids, reuse, finish, t_start, model_s, decode_s, state_s)
+
+    # -- batched decoding --------------------------------------------------------------
+    def _init_batched(self, llm: Any, spec: BackendSpec) -> None:
+        """A second context with one KV stream per slot (`kv_unified=False`), same settings otherwise.
+
+        Separate streams are what keep a reply independent of its batch companions: each
+        sequence attends only over its own cells, laid out exactly as in the sequential
+        context, so its arithmetic is the same whoever shares the decode call (tested).
+        """
+        lc = self._lc
+        params = lc.llama_context_params()
+        ctypes.memmove(ctypes.byref(params), ctypes.byref(llm.context_params), ctypes.sizeof(params))
+        params.n_ctx = self.n_ctx * self.n_slots
+        params.n_seq_max = self.n_slots
+        params.kv_unified = False
+        ctx = lc.llama_init_from_model(llm.model, params)
+        if ctx is None:
+            raise BackendUnavailable(
+                f"embedded backend: cannot create a batched context of {self.n_slots} x {self.n_ctx} tokens; "
+                "lower options.slots or n_ctx, or set options.decode: sequential."
+            )
+        self._bctx = ctx
+        self._bmem = lc.llama_get_memory(ctx)
+        self._bbatch = lc.llama_batch_init(max(int(params.n_batch), self.n_slots), 0, 1)
+        self._bbatch_cap = max(int(params.n_batch), self.n_slots)
+        self._slots = [_Slot(i) for i in range(self.n_slots)]
+
+    def _clear_slot(self, slot: _Slot) -> None:
+        self._lc.llama_memory_seq_rm(self._bmem, slot.index, -1, -1)
+        slot.session, slot.tokens = None, np.zeros(0, dtype=np.intc)
+
+    def _slot_state(self, slot: _Slot) -> tuple[Any, int]:
+        lc = self._lc
+        size = lc.llama_state_seq_get_size(self._bctx, slot.index)
+        buf = (ctypes.c_uint8 * size)()
+        return buf, int(lc.llama_state_seq_get_data(self._bctx, buf, size, slot.index))
+
+    def _remember(self, name: str, tokens: np.ndarray, data: Any, nbytes: int) -> None:
+        """Keep a dialogue's KV cells (LRU up to ``session_cache_mb``)."""
+        self._drop(name)
+        self._saved[name] = _SavedState(tokens.copy(), data, nbytes)
+        self._saved_bytes += nbytes
+        self.stats.state_saves += 1
+        while self._saved_bytes > self.session_cache_bytes and len(self._saved) > 1:
+            self._drop(next(iter(self._saved)))
+
+    def _place(self, req: ChatRequest, tokens: np.ndarray, taken: set[int]) -> tuple[_Slot, int]:
+        """A slot for `req` holding the longest reusable prefix of `tokens`; returns it and the reused count.
+
+        A dialogue keeps its slot between calls; a new one takes an empty or the least
+        recently used slot (whose dialogue is saved first) and starts from the best
+        matching cells of any resident slot or saved state.
+        """
+        lc = self._lc
+        free = [sl for sl in self._slots if sl.index not in taken]
+        own = [sl for sl in free if req.session is not None and sl.session == req.session]
+        if own:
+            slot = own[0]
+        else:
+            slot = min(free, key=lambda sl: (sl.session is not None, sl.used))
+            if slot.session is not None and self.kv_reuse != "none" and len(slot.tokens):
+                data, nbytes = self._slot_state(slot)
+                if nbytes:
+                    self._remember(slot.session, slot.tokens, data, nbytes)
+            self._clear_slot(slot)
+        self._tick += 1
+        slot.used = self._tick
+        if self.kv_reuse == "none":
+            self._clear_slot(slot)
+            return slot, 0
+        best = _common_prefix(slot.tokens, tokens)
+        source: _Slot | _SavedState | None = None
+        for other in self._slots:
+            if other is not slot and len(other.tokens):
+                n = _common_prefix(other.tokens, tokens)
+                if n > best:
+                    source, best = other, n
+        for state in self._saved.values():
+            n = _common_prefix(state.tokens, tokens)
+            if n > best:
+                source, best = state, n
+        if isinstance(source, _Slot):
+            data, nbytes = self._slot_state(source)
+        elif source is not None:
+            data, nbytes = source.data, source.nbytes
+        if source is not None:
+            lc.llama_memory_seq_rm(self._bmem, slot.index, -1, -1)
+            if nbytes == 0 or lc.llama_state_seq_set_data(self._bctx, data, nbytes, slot.index) == 0:
+                lc.llama_memory_seq_rm(self._bmem, slot.index, -1, -1)
+                best = 0
+            else:
+                self.stats.state_loads += 1
+        reuse = min(best, len(tokens) - 1)
+        if self.kv_reuse == "session":
+            reuse -= reuse % self.kv_chunk
+        lc.llama_memory_seq_rm(self._bmem, slot.index, reuse, -1)
+        return slot, reuse
+
+    def _decode(self, items: list[tuple[int, int, int, bool]]) -> None:
+        """One llama_decode of (token, position, sequence, wants logits) items on the batched context."""
+        b = self._bbatch
+        for j, (token, pos, seq, logits) in enumerate(items):
+            b.token[j], b.pos[j], b.n_seq_id[j], b.logits[j] = token, pos, 1, logits
+            b.seq_id[j][0] = seq
+        b.n_tokens = len(items)
+        rc = self._lc.llama_decode(self._bctx, b)
+        if rc != 0:
+            raise BackendUnavailable(
+                f"embedded backend: llama_decode failed ({rc}) on a batch of {len(items)} tokens; "
+                "raise n_ctx or lower options.slots."
+            )
+
+    def _eval_slot(self, slot: _Slot, tokens: np.ndarray, start: int) -> int:
+        """Decode tokens[start:] into `slot` in the sequential path's chunks; returns the last output's index."""
+        c = self.kv_chunk if self.kv_reuse != "max" else self._bbatch_cap
+        pos, last = start, 0
+        while pos < len(tokens):
+            end = min(len(tokens), (pos // c + 1) * c, pos + self._bbatch_cap)
+            items = [(int(tokens[p]), p, slot.index, p == end - 1) for p in range(pos, end)]
+            self._decode(items)
+            last, pos = len(items) - 1, end
+        return last
+
+    def _accept(self, seq: _Sequence, token: int) -> None:
+        """Apply one sampled token to `seq` (the sequential loop's stop rules, in the same order)."""
+        if self._lc.llama_vocab_is_eog(self._vocab, token):
+            seq.finish, seq.done = "stop", True
+            return
+        seq.out_ids.append(token)
+        if seq.grammar is not None:
+            piece = self._llm.detokenize([token])
+            seq.text += piece
+            if b"}" in piece and _complete_json(seq.text):
+                seq.finish, seq.done = "stop", True
+                return
+        if len(seq.out_ids) >= seq.req.max_tokens:
+            seq.done = True
+            return
+        seq.next_token = token
+
+    def _generate_batched(self, requests: list[ChatRequest]) -> list[ChatResponse]:
+        """Answer up to `slots` requests together: prompts per slot, then one decode per generated position.
+
+        Each prompt is evaluated in its slot in the sequential path's aligned chunks; then
+        every step decodes the last sampled token of all unfinished sequences in one
+        llama_decode (one sequence id each) and samples each with its own seeded chain and
+        grammar. Because every slot is its own KV stream, a reply does not depend on which
+        requests share the batch, and equals the sequential path's reply (tested).
+        """
+        lc = self._lc
+        seqs: list[_Sequence] = []
+        taken: set[int] = set()
+        try:
+            for req in requests:
+                t_start = time.perf_counter()
+                tokens = self.prompt_tokens(req.messages)
+                if len(tokens) + req.max_tokens > self.n_ctx:
+                    raise ConfigError(
+                        f"embedded backend: prompt of {len(tokens)} tokens + max_tokens {req.max_tokens} exceeds "
+                        f"n_ctx={self.n_ctx}; raise the backend's n_ctx or shorten the dialogue."
+                    )
+                t0 = time.perf_counter()
+                slot, reuse = self._place(req, tokens, taken)
+                taken.add(slot.index)
+                state_s = time.perf_counter() - t0
+                chain = self._chain(req.temperature, req.seed if req.seed is not None else 0)
+                grammar = None
+                if req.json_schema is not None:
+                    grammar = lc.llama_sampler_init_grammar(self._vocab, self._grammar(req.json_schema), b"root")
+                    if not grammar:
+                        lc.llama_sampler_free(chain)
+                        raise ConfigError("embedded backend: the request's json_schema could not be compiled to a grammar.")
+                seq = _Sequence(req, slot, tokens, reuse, chain, grammar, pos=len(tokens), state_s=state_s, t_start=t_start)
+                seqs.append(seq)
+                t0 = time.perf_counter()
+                last = self._eval_slot(slot, tokens, reuse)
+                seq.decode_s += time.perf_counter() - t0
+                valid = len(tokens) if self.kv_reuse == "max" else len(tokens) - len(tokens) % self.kv_chunk
+                slot.session, slot.tokens = req.session, tokens[:valid].copy()
+                if req.max_tokens <= 0:
+                    seq.done = True
+                else:
+                    self._accept(seq, self._sample(chain, grammar, ctx=self._bctx, index=last))
+                seq.model_s = time.perf_counter() - t0
+            active = [q for q in seqs if not q.done]
+            while active:
+                t0 = time.perf_counter()
+                self._decode([(q.next_token, q.pos, q.slot.index, True) for q in active])
+                share = (time.perf_counter() - t0) / len(active)
+                for i, q in enumerate(active):
+                    t1 = time.perf_counter()
+                    q.pos += 1
+                    self._accept(q, self._sample(q.chain, q.grammar, ctx=self._bctx, index=i))
+                    q.decode_s += share
+                    q.model_s += share + time.perf_counter() - t1
+                active = [q for q in active if not q.done]
+        finally:
+            for q in seqs:
+                lc.llama_sampler_free(q.chain)
+                if q.grammar is not None:
+                    lc.llama_sampler_free(q.grammar)
+                # keep only the prompt's reusable cells (generated ones are re-decoded next turn, in chunks)
+                lc.llama_memory_seq_rm(self._bmem, q.slot.index, len(q.slot.tokens), -1)
+                if self.kv_reuse == "none":
+                    self._clear_slot(q.slot)
+        return [self._response(q.req, q.tokens, q.out_ids, q.reuse, q.finish, q.t_start, q.model_s, q.decode_s, q.state_s) for q in seqs]
+
+    def _response(
+        self, req: ChatRequest, tokens: np.ndarray, out_ids: list[int], reuse: int, finish: str,
+        t_start: float, model_s: float, decode_s: float, state_s: float,
+    ) -> ChatResponse:
+        """The `ChatResponse` of one finished request, with the running totals updated."""
+        text = self._llm.detokenize(out_ids).decode("utf-8", errors="ignore")
         evaluated = len(tokens) - reuse
-        latency = time.perf_counter() - t_start
         st = self.stats
         st.calls += 1
         st.prompt_tokens += len(tokens)
@@ -565,7 +826,7 @@ class EmbeddedBackend:
             prompt_tokens=len(tokens),
             prompt_tokens_evaluated=evaluated,
             completion_tokens=len(out_ids),
-            latency_s=latency,
+            latency_s=time.perf_counter() - t_start,
             is_llm=True,
             extra={
                 "finish_reason": finish,
@@ -573,17 +834,27 @@ class EmbeddedBackend:
                 "model_s": model_s,
                 "decode_s": decode_s,
                 "state_s": state_s,
+                "decode": self.decode,
             },
         )
 
     def generate(self, requests: list[ChatRequest]) -> list[ChatResponse]:
-        """Answer the requests in order (llama.cpp runs one sequence at a time here)."""
+        """Answer the requests (batched: up to `slots` sequences decoded together; sequential: in order)."""
         t0 = time.perf_counter()
-        out = [self._one_request(r) for r in requests]
+        if self.decode == "batched":
+            out: list[ChatResponse] = []
+            for i in range(0, len(requests), self.n_slots):
+                out += self._generate_batched(requests[i : i + self.n_slots])
+        else:
+            out = [self._one_request(r) for r in requests]
         self.stats.wall_s += time.perf_counter() - t0
         return out
 
     def close(self) -> None:
+        if getattr(self, "_bctx", None) is not None:
+            self._lc.llama_batch_free(self._bbatch)
+            self._lc.llama_free(self._bctx)
+            self._bctx = None
         llm = getattr(self, "_llm", None)
         if llm is not None:
             llm.close()

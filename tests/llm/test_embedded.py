@@ -43,13 +43,21 @@ def test_bad_option_is_a_config_error(smollm2_gguf):
         embedded.EmbeddedBackend(BackendSpec(options={"kv_reuse": "sometimes"}))
 
 
+def test_bad_decode_option_is_a_config_error(smollm2_gguf):
+    with pytest.raises(ConfigError, match="decode"):
+        embedded.EmbeddedBackend(BackendSpec(options={"decode": "parallel"}))
+    with pytest.raises(ConfigError, match="slots"):
+        embedded.EmbeddedBackend(BackendSpec(options={"slots": 0}))
+
+
 def _backend(**options) -> embedded.EmbeddedBackend:
     return embedded.EmbeddedBackend(BackendSpec(n_ctx=2048, options={"n_threads": 1, **options}))
 
 
 @pytest.fixture(scope="module")
 def backend():
-    b = _backend()
+    """The sequential path: these tests check its per-dialogue KV swapping (`_saved`, state loads/saves)."""
+    b = _backend(decode="sequential")
     yield b
     b.close()
 
@@ -165,3 +173,58 @@ def test_forget_drops_a_session(backend):
     assert "run0" in backend._saved
     backend.forget("run0")
     assert "run0" not in backend._saved
+
+
+# --------------------------------------------------------------------------- batched decoding
+@pytest.fixture(scope="module")
+def batched():
+    b = _backend(decode="batched", slots=3)
+    yield b
+    b.close()
+
+
+@pytest.mark.slow
+def test_batched_replies_equal_the_sequential_path(batched):
+    """Four interleaved dialogues on three slots (so dialogues are evicted and restored): the same replies,
+    the same prompt tokens evaluated, as one request after another on a fresh sequential backend."""
+    sent, replies = _dialogues(batched, n_sessions=4, n_turns=3, max_tokens=24)
+    fresh = _backend(decode="sequential")
+    try:
+        sequential = [r for i in range(0, len(sent), 4) for r in fresh.generate(sent[i : i + 4])]
+    finally:
+        fresh.close()
+    assert [r.text for r in replies] == [r.text for r in sequential]
+    assert [r.prompt_tokens_evaluated for r in replies] == [r.prompt_tokens_evaluated for r in sequential]
+    assert all(r.extra["decode"] == "batched" for r in replies)
+    # KV reuse works on the batched path: later turns evaluate only what was appended
+    assert sum(r.prompt_tokens_evaluated for r in replies) < 0.5 * sum(r.prompt_tokens for r in replies)
+    assert batched.stats.state_saves > 0 and batched.stats.state_loads > 0  # evictions were restored
+
+
+@pytest.mark.slow
+def test_batched_reply_does_not_depend_on_its_companions(batched):
+    """One request alone, in a full batch, and in another order and company: the same reply."""
+    def req(i: int, seed: int) -> ChatRequest:
+        msgs = ({"role": "system", "content": SYSTEM}, {"role": "user", "content": f"I offer {1200 + 97 * i} over {3 + i} months."})
+        return ChatRequest(msgs, json_schema=SCHEMA, max_tokens=40, seed=seed, temperature=0.8, session=f"solo{i}")
+
+    target = req(0, 7)
+    alone = batched.generate([target])[0]
+    batched.forget("solo0")
+    first = batched.generate([target, req(1, 1), req(2, 2)])[0]
+    batched.forget("solo0")
+    last = batched.generate([req(3, 3), req(4, 4), replace(target, session="elsewhere")])[2]
+    assert alone.text == first.text == last.text
+    assert alone.completion_tokens > 0
+
+
+@pytest.mark.slow
+def test_replay_through_the_cache_is_exact(batched, tmp_path):
+    """A rerun with the response cache returns the stored replies, whatever the batch."""
+    from simlab.llm.cache import CachedBackend
+
+    cached = CachedBackend(batched, tmp_path / "cache.sqlite")
+    sent, replies = _dialogues(cached, n_sessions=3, n_turns=2, max_tokens=24)
+    again = cached.generate(list(reversed(sent)))[::-1]
+    assert [r.text for r in again] == [r.text for r in replies]
+    assert all(r.cache_hit for r in again)
