@@ -2,7 +2,8 @@
 
 A study built in Python (`simlab.Study`, the same model the YAML files are
 checked with): the built-in ``debt_collection`` scenario, two creditor
-strategies against a cooperative debtor, one condition per deadline (the
+strategies against a threatening debtor (who walks away from long haggling),
+one condition per deadline (the
 condition overrides the scenario's ``deadline``), run with the scripted backend
 (no model, milliseconds per run) through `simlab.run_study`. The finished runs
 come back as a DataFrame; the script aggregates them per deadline and strategy
@@ -26,13 +27,15 @@ import simlab
 CREDITORS = ("boulware_creditor", "conceder_creditor")
 
 
-def build_study(deadlines: list[int], seeds: int, study_id: str = "deadline-sweep") -> simlab.Study:
+def build_study(
+    deadlines: list[int], seeds: int, debtor: str = "threatening_debtor", study_id: str = "deadline-sweep"
+) -> simlab.Study:
     """The sweep as a `Study`: one condition per deadline, `seeds` seeds each."""
     return simlab.Study(
         study=study_id,
         description="debt collection: outcome against the deadline (scripted backend)",
         scenarios=["debt_collection"],
-        agents={"creditor": list(CREDITORS), "debtor": ["cooperative_debtor"]},
+        agents={"creditor": list(CREDITORS), "debtor": [debtor]},
         conditions={f"deadline={d}": {"scenario": {"deadline": d}} for d in deadlines},
         seeds=list(range(1, seeds + 1)),
         backend={"kind": "scripted"},
@@ -80,9 +83,10 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     ap.add_argument("--seeds", type=int, default=5, help="seeds per deadline and strategy")
     ap.add_argument("--store", type=Path, default=Path("runs/sweep_deadline.duckdb"))
     ap.add_argument("--out", type=Path, default=Path("reports/sweep_deadline.png"))
+    ap.add_argument("--debtor", default="threatening_debtor", help="the debtor agent profile")
     ap.add_argument("--workers", type=int, default=1)
     args = ap.parse_args(argv)
-    runs = simlab.run_study(build_study(args.deadlines, args.seeds), store=args.store, workers=args.workers)
+    runs = simlab.run_study(build_study(args.deadlines, args.seeds, args.debtor), store=args.store, workers=args.workers)
     summary = summarise(runs)
     plot(summary, args.out)
     print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))

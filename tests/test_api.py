@@ -97,6 +97,7 @@ def test_sweep_deadline_script_plots_outcome_against_deadline(tmp_path, root):
     # the override reached the runs: no negotiation outlasts its deadline, and a longer one is used
     assert (summary["rounds"] <= summary["deadline"]).all()
     assert summary.groupby("deadline")["rounds"].mean().is_monotonic_increasing
-    long_ = summary[summary["deadline"] == 12]["agreement_rate"].mean()
-    short = summary[summary["deadline"] == 1]["agreement_rate"].mean()
-    assert long_ >= short
+    assert summary["agreement_rate"].between(0, 1).all()
+    # a one-round deadline leaves the creditor its reservation at best; a longer one lets Boulware hold out for more
+    by = summary.set_index(["creditor", "deadline"])["creditor_utility"]
+    assert by["boulware_creditor", 3] > by["boulware_creditor", 1]
