@@ -5,7 +5,9 @@
 They exist so the ``rl_policy`` and ``iql_selector`` strategies can be contract-checked in any checkout
 (the suite runs `check_strategy` over every registered strategy); they are not useful policies.
 
-Run ``python simlab/strategies/reference_models/make_reference_models.py`` from the repository root.
+They live in ``simlab/strategies/reference_models/``; this builder lives in the learn layer because
+it trains them with it (strategies sit below learn and may not import it). Run
+``python -m simlab.learn.reference_models`` from the repository root.
 """
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ import json
 import shutil
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "strategies" / "reference_models"
 ENV = {"scenario": "debt_collection", "counterparts": ["rigged_sadness_counterpart"],
        "scenario_overrides": {"deadline": 6}, "detector": None}
 

@@ -18,7 +18,7 @@ from typing import Any, Iterator
 from simlab.engine.spec import RunSpec
 from simlab.errors import SimlabError
 from simlab.store.store import RunRecord
-from simlab.sweep.executors import WorkerLost, lost_message, partition
+from simlab.sweep.executors.base import WorkerLost, lost_message, partition
 from simlab.sweep.executors.worker import run_part
 
 POLL_S = 0.5

@@ -31,7 +31,7 @@ from typing import Any, Iterator
 from simlab.engine.spec import RunSpec
 from simlab.errors import BackendUnavailable, ConfigError, SimlabError
 from simlab.store.store import RunRecord
-from simlab.sweep.executors import WorkerLost, lost_message, partition
+from simlab.sweep.executors.base import WorkerLost, lost_message, partition
 from simlab.sweep.executors.worker import run_part
 
 
