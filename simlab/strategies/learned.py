@@ -38,7 +38,7 @@ from pydantic import Field
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.errors import ConfigError
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
-from simlab.strategies.concession import time_dependent_target
+from simlab.strategies.concession import ac_next, concession_floor, time_dependent_target
 from simlab.strategies.features import featurise, n_features
 from simlab.strategies.game_theory import CounterpartEvidence, ReciprocalConcession
 from simlab.strategies.params import ConcessionParams, EmotionLabel
@@ -93,12 +93,12 @@ class SelectorStrategy(EmotionStrategy):
         assert self.ctx is not None
         if self.p.offers == "reciprocal":
             return self.concession.move(self.ctx, obs)
-        floor = max(self.ctx.utility.reservation, self.p.floor or 0.0)
-        target = time_dependent_target(obs.time, self.p.e, floor, self.p.start)
+        # the deal floor and AC_next on the discounted worth at the round of agreement (simlab.strategies.concession)
+        floor = concession_floor(self.ctx.utility, obs, self.p.floor)
+        target = min(time_dependent_target(obs.time, self.p.e, floor, max(self.p.start, floor)), 1.0)
         offer = self.ctx.utility.offer_with_utility(target)
-        if obs.their_last_offer is not None and obs.their_offer_utility is not None:
-            if obs.their_offer_utility >= self.ctx.utility.undiscounted(offer) - 1e-9:
-                return "accept", dict(obs.their_last_offer), target
+        if ac_next(self.ctx.utility, obs, offer):
+            return "accept", dict(obs.their_last_offer), target  # type: ignore[arg-type]
         return "offer", offer, target
 
     def choose(self, obs: Observation) -> Decision:

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import Field
 
 from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext
+from simlab.strategies.concession import ac_next, concession_floor
 from simlab.strategies.params import EmotionLabel, StrategyParams
 
 
@@ -52,17 +53,18 @@ class RiggedCounterpartStrategy(EmotionStrategy):
 
     def choose(self, obs: Observation) -> Decision:
         assert self.ctx is not None
-        floor = max(self.ctx.utility.reservation, self.p.floor or 0.0)
+        # the deal floor and AC_next on the discounted worth at the round of agreement (simlab.strategies.concession)
+        floor = min(concession_floor(self.ctx.utility, obs, self.p.floor), 1.0)
         conceded = False
         if self.shown_trigger:
-            self.target = max(floor, self.target - self.p.step)
+            self.target = self.target - self.p.step
             conceded = True
+        self.target = max(floor, self.target)  # the floor rises with the discount: never offer below it
         self.shown_trigger = False
         offer = self.ctx.utility.offer_with_utility(self.target)
         action = "offer"
-        if obs.their_last_offer is not None and obs.their_offer_utility is not None:
-            if obs.their_offer_utility >= self.ctx.utility.undiscounted(offer) - 1e-9:
-                action, offer = "accept", dict(obs.their_last_offer)
+        if ac_next(self.ctx.utility, obs, offer):
+            action, offer = "accept", dict(obs.their_last_offer)  # type: ignore[arg-type]
         return Decision(
             emotion=self.p.emotion,
             offer=offer,

@@ -32,8 +32,8 @@ from simlab.strategies.concession import (
 
 SCENARIOS = ["debt_collection", "education_aid", "emergency_response", "healthcare_billing"]
 
-# every built-in negotiation strategy (the decision-study policies do not negotiate;
-# learned selectors need a trained model file and are tested with theirs)
+# every built-in negotiation strategy (the decision-study policies do not negotiate; rl_policy and
+# iql_selector need a trained model file and share emotion_script's offer tactics)
 STRATEGIES_UNDER_TEST = [
     ("vanilla", {}),
     ("fixed_emotion", {"emotion": "anger"}),
@@ -50,6 +50,8 @@ STRATEGIES_UNDER_TEST = [
     ("coherence", {}),
     ("thompson_bandit", {}),
     ("eq_negotiator", {"offers": "reciprocal"}),
+    ("emotion_script", {"offers": "time_dependent", "e": 5.0}),  # the learned selectors' own offer tactic
+    ("rigged_counterpart", {"trigger": "neutral", "step": 0.3}),
 ]
 SLOW = [("bayesian_orchestrator", {})]  # pgmpy inference every turn: fewer pairings
 
