@@ -163,6 +163,9 @@ def open_connection(path: Path, read_only: bool, patience_s: float | None = None
         StoreError: the file is damaged or stays held longer than the patience.
     """
     patience = store_patience() if patience_s is None else patience_s
+    if not read_only and path.exists() and not os.access(path, os.W_OK):
+        raise StoreError(f"store {path} cannot be written (a read-only or immutable file); "
+                         "fix its permissions or pass another --store")
     deadline = time.monotonic() + patience
     wait, announced = 0.02, False
     while True:
@@ -171,7 +174,7 @@ def open_connection(path: Path, read_only: bool, patience_s: float | None = None
         except duckdb.IOException as exc:
             text = str(exc)
             if not _is_lock_conflict(text):
-                if "permission denied" in text.lower():
+                if "permission denied" in text.lower() or "operation not permitted" in text.lower():
                     raise StoreError(f"store {path} cannot be {'read' if read_only else 'written'} (permission denied); "
                                      "fix its permissions or pass another --store") from None
                 raise StoreError(f"store {path} is damaged ({_one_line(exc)}); restore it from a copy or start a new store") from None
@@ -282,6 +285,9 @@ class RunStore:
                 state = self._check_schema(con)
             finally:
                 con.close()
+            if state == "incomplete" and read_only:
+                raise StoreError(f"store {self.path} is damaged: column {self._missing[0]} is missing; a writing command "
+                                 "(simlab run of one of its studies) adds it, or restore the store from a copy")
             if state == "empty" and read_only:
                 raise StoreError(f"store {self.path} is an empty DuckDB database, not a simlab store; "
                                  "run a study into it first or pass the right --store")
@@ -310,7 +316,8 @@ class RunStore:
 
     # ---- schema checks and upgrades -------------------------------------------
     def _check_schema(self, con: duckdb.DuckDBPyConnection) -> str:
-        """'current', 'older' (upgrade by adding), 'empty' (a DuckDB file with no tables); else raise."""
+        """'current', 'older' (an older version: upgrade), 'incomplete' (this version with columns missing),
+        'empty' (a DuckDB file with no tables); else raise."""
         try:
             tables = {r[0] for r in con.execute(
                 "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'").fetchall()}
@@ -347,6 +354,9 @@ class RunStore:
                              "restore it from a copy or start a new store")
         if version == SCHEMA_VERSION and not missing_cols:
             return "current"
+        if version == SCHEMA_VERSION:
+            self._missing = [f"{t}.{c}" for t, c in missing_cols]
+            return "incomplete"
         return "older"
 
     @staticmethod
@@ -360,7 +370,7 @@ class RunStore:
 
     def _upgrade(self, state: str) -> None:
         """Create the tables (a new or empty file) or add what an older store lacks, in one transaction."""
-        if state == "older" and not os.access(self.path, os.W_OK):
+        if state in ("older", "incomplete") and not os.access(self.path, os.W_OK):
             raise StoreError(f"store {self.path} has an older schema and is read-only here; "
                              "copy it somewhere writable so simlab can upgrade it")
         con = open_connection(self.path, read_only=False, patience_s=self.patience_s)
@@ -389,7 +399,7 @@ class RunStore:
             except duckdb.Error as exc:
                 con.execute("ROLLBACK")
                 raise StoreError(f"store {self.path} cannot be upgraded ({_one_line(exc)}); restore it or start a new store") from None
-            if state == "older":
+            if state in ("older", "incomplete"):
                 print(f"simlab: upgraded store {self.path} to schema version {SCHEMA_VERSION}"
                       + (f" (added {', '.join(added[:6])}{' ...' if len(added) > 6 else ''})" if added else ""),
                       file=sys.stderr, flush=True)

@@ -19,6 +19,8 @@ def commands(study_path, out):
         "export": ["export", "small", "--out", str(out / "export")],
         "report": ["report", "small", "--out", str(out / "report")],
         "fit hmm": ["fit", "hmm", "--study", "small", "--out", str(out / "hmm.json")],
+        "dataset": ["dataset", "small", "--out", str(out / "d.parquet")],
+        "import human": ["import", "human", str(out / "trials.csv"), "--as", "h", "--mapping", str(out / "m.yaml")],
     }
 
 

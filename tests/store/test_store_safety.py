@@ -152,3 +152,28 @@ def test_unstorable_text_is_sanitised_and_an_unstorable_run_fails_alone(tmp_path
     turns = store.query("SELECT run_id, message FROM turns ORDER BY run_id")
     assert turns["run_id"].tolist() == ["a"], "the rejected run left no partial rows"
     assert turns["message"][0] == "lone \ufffd surrogate and NUL"
+
+
+def test_a_current_store_missing_a_column_is_named_by_readers_and_completed_by_writers(tmp_path, capfd):
+    path = tmp_path / "s.duckdb"
+    RunStore(path)
+    con = duckdb.connect(str(path))
+    con.execute("ALTER TABLE llm_calls DROP COLUMN sanitized")
+    con.close()
+    with pytest.raises(StoreError, match="is damaged: column llm_calls.sanitized is missing"):
+        RunStore(path, read_only=True)
+    RunStore(path)
+    assert "added llm_calls.sanitized" in capfd.readouterr().err
+    RunStore(path, read_only=True)
+
+
+def test_a_file_that_cannot_be_written_is_named_before_any_write(tmp_path, monkeypatch):
+    path = tmp_path / "s.duckdb"
+    RunStore(path).write_runs([RunRecord(run={"run_id": "r1", "study_id": "s", "status": "done"})])
+    before = digest(path)
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode: False if mode == os.W_OK else real_access(p, mode))
+    with pytest.raises(StoreError, match="cannot be written \\(a read-only or immutable file\\)"):
+        RunStore(path).write_runs([RunRecord(run={"run_id": "r2", "study_id": "s", "status": "done"})])
+    assert digest(path) == before
+    assert RunStore(path, read_only=True).done_run_ids() == {"r1"}

@@ -111,3 +111,42 @@ def test_failed_runs_are_stored_and_retried_on_resume(small_study, tmp_path, mon
     second = run_study(small_study, store_path=store_path, cache_path=None)
     assert (second.ran, second.skipped, second.failed) == (1, 7, 0)
     assert RunStore(store_path, read_only=True).query("SELECT count(*) AS n FROM runs WHERE status = 'done'")["n"][0] == 8
+
+
+def test_a_failed_runs_cached_replies_are_forgotten(specs, tmp_path, monkeypatch):
+    """The replies a failed run got are dropped from the response cache, so its retry asks the model again."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "llm"))
+    from llm_fakes import EchoJSONBackend
+
+    from simlab.engine.protocols.alternating import AlternatingOffers
+    from simlab.llm.cache import CachedBackend, ResponseCache
+    from simlab.llm.repair import RepairingBackend
+
+    target = specs[0].run_id
+    real_apply = AlternatingOffers.apply
+
+    def apply(self, response):
+        if self.run_id == target and self.turn_index == 3:
+            raise RuntimeError("poisoned by its reply")
+        return real_apply(self, response)
+
+    monkeypatch.setattr(AlternatingOffers, "apply", apply)
+    cache = ResponseCache(tmp_path / "cache.sqlite")
+    inner = EchoJSONBackend()
+    backend = RetryingBackend(RepairingBackend(CachedBackend(inner, cache)), sleep=lambda s: None)
+    runs = _by_id(execute_specs(specs, backend, population=4))
+    assert runs[target]["status"] == "failed" and "poisoned by its reply" in runs[target]["error"]
+    assert sum(r["status"] == "done" for r in runs.values()) == len(specs) - 1
+    # the retry of the failed run asks the model again from its first turn (nothing served from the cache) ...
+    monkeypatch.setattr(AlternatingOffers, "apply", real_apply)
+    calls_before = len(inner.calls)
+    again = list(execute_specs([specs[0]], backend, population=1))
+    assert again[0].run["status"] == "done"
+    assert not any(c["cache_hit"] for c in again[0].llm_calls)
+    assert len(inner.calls) > calls_before
+    # ... while a finished run's replies stay cached
+    other = list(execute_specs([specs[1]], backend, population=1))
+    assert all(c["cache_hit"] for c in other[0].llm_calls)
