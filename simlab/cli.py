@@ -36,10 +36,11 @@ def validate(path: Path = typer.Argument(..., help="A scenario, agent or study Y
     kind, model, problems = validate_file(path, strategies=STRATEGIES, backends=BACKENDS)
     specs = []
     if not problems and kind == "agent":
+        from simlab.emotion.labels import DEFAULT_SPACE
         from simlab.strategies.params import validate_strategy_params
 
         try:
-            validate_strategy_params(model.strategy.name, model.strategy.params)  # type: ignore[union-attr]
+            validate_strategy_params(model.strategy.name, model.strategy.params, DEFAULT_SPACE)  # type: ignore[union-attr]
         except ConfigError as exc:
             problems = [f"{path}: strategy.params: {exc}"]
     if not problems and kind == "study":

@@ -5,8 +5,8 @@ cannot look them up); this gate checks the study as it will run, spec by spec,
 after condition overrides and case banks are applied:
 
 - every agent's strategy params against the strategy's strict ``Params`` model
-  (`simlab.strategies.params.validate_strategy_params`, the same check the
-  strategy runs when it is built), so an unknown key or a NaN is refused before
+  (`simlab.strategies.params.validate_strategy_params` in the label space runs
+  use, the same check the strategy runs when it is built), so an unknown key or a NaN is refused before
   the study starts, not after its first runs were written;
 - every template of every role (personas, contexts, behaviour texts, decision
   texts) rendered against the run's own facts (`simlab.config.templates`);
@@ -21,6 +21,7 @@ import json
 from typing import Iterable
 
 from simlab.config.templates import scenario_problems
+from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
 from simlab.llm.options import check_backend_options
@@ -39,7 +40,7 @@ def param_problems(specs: Iterable[RunSpec]) -> list[str]:
                 continue
             seen.add(key)
             try:
-                validate_strategy_params(str(strategy.get("name", "vanilla")), strategy.get("params") or {})
+                validate_strategy_params(str(strategy.get("name", "vanilla")), strategy.get("params") or {}, DEFAULT_SPACE)
             except ConfigError as exc:
                 where = f" in condition '{spec.condition}'" if spec.condition_values.get("condition") else ""
                 problems.append(f"agent '{prof.get('id')}' ({role}){where}: {exc}")
