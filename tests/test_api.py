@@ -101,3 +101,28 @@ def test_sweep_deadline_script_plots_outcome_against_deadline(tmp_path, root):
     # a one-round deadline leaves the creditor its reservation at best; a longer one lets Boulware hold out for more
     by = summary.set_index(["creditor", "deadline"])["creditor_utility"]
     assert by["boulware_creditor", 3] > by["boulware_creditor", 1]
+
+
+def test_human_trials_reader_reads_an_imported_dataset(tmp_path):
+    from simlab.store.human import HumanMapping, import_human
+    from simlab.store.store import RunStore
+
+    rows = [
+        {"pid": f"p{i}", "task": "t1", "cond": c, "pre_a": 3, "pre_b": 4, "post_a": 3, "post_b": 6, "picked": pick, "harmful": "B"}
+        for i, (c, pick) in enumerate([("NA", "A"), ("MA", "B"), ("MA", "B")])
+    ]
+    data = tmp_path / "trials.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    mapping = HumanMapping.model_validate({
+        "participant": "pid", "task": "task", "domain_value": "finance", "conditions": {"advisor_type": "cond"}, "options": ["A", "B"],
+        "ratings_before": {"A": "pre_a", "B": "pre_b"}, "ratings_after": {"A": "post_a", "B": "post_b"},
+        "choice": "picked", "harmful_column": "harmful",
+    })
+    store = tmp_path / "h.duckdb"
+    import_human(RunStore(store), data, "pilot", mapping)
+    reader = simlab.open_store(store)
+    one = reader.human_trials("pilot")
+    assert len(one) == 3 and list(one["advisor_type"]) == ["NA", "MA", "MA"]
+    assert len(reader.human_trials()) == 3
+    with pytest.raises(StoreError, match="no human dataset 'other'"):
+        reader.human_trials("other")
