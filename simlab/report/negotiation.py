@@ -49,7 +49,8 @@ def load_runs(store: RunStore, study_id: str) -> pd.DataFrame:
     """One row per finished run, with strategy, counterpart, every metric (``metric:NAME``) and its signature."""
     df = store.query(
         "SELECT run_id, scenario, domain, condition_json, agents_json, agreement, utility_a, utility_b, rounds, "
-        "pareto_distance, nash_distance, ethics_violations, parse_failures, metrics_json, model, is_llm, spec_json "
+        "pareto_distance, nash_distance, utilities_json, ethics_violations, parse_failures, metrics_json, model, "
+        "is_llm, spec_json "
         "FROM runs WHERE study_id = ? AND status = 'done' ORDER BY run_id",  # the same order whatever wrote the store
         [study_id],
     )
@@ -69,6 +70,10 @@ def load_runs(store: RunStore, study_id: str) -> pd.DataFrame:
     df["agreement"] = df["agreement"].astype(float)
     for col in ("pareto_distance", "nash_distance"):
         df[col] = pd.to_numeric(df[col], errors="coerce").astype(float)
+    # the same distances to the frontier of the outcomes a negotiation can reach (stored in utilities_json)
+    reach = df["utilities_json"].map(lambda s: (json.loads(s) or {}).get("reachable") or {} if s else {})
+    for col in ("pareto_distance", "nash_distance"):
+        df[f"{col}_reachable"] = reach.map(lambda r, c=col: _num(r.get(c)))
     df = df.merge(run_signatures(store, study_id), on="run_id", how="left")
     # a condition (scenario x pairing x condition) whose seeds all played one run is one observation
     df["cond_key"] = df["scenario"].astype(str) + "\x1f" + df["condition_json"].astype(str)
@@ -134,6 +139,8 @@ def cell_stats(g: pd.DataFrame) -> dict[str, Any]:
         "other_utility": _mean(g["utility_b"], d, 0.0, 1.0),
         "pareto_distance": _mean(g["pareto_distance"], d, 0.0, None),
         "nash_distance": _mean(g["nash_distance"], d, 0.0, None),
+        "pareto_distance_reachable": _mean(g["pareto_distance_reachable"], d, 0.0, None),
+        "nash_distance_reachable": _mean(g["nash_distance_reachable"], d, 0.0, None),
         "rounds": _mean(g["rounds"], d, 0.0, None),
         "ethics": _mean(g["ethics_violations"], d, 0.0, None),
         "parse_failures": int(g["parse_failures"].sum()),
@@ -290,7 +297,8 @@ def build_negotiation_report(store: RunStore, study_id: str, out: Path, baseline
         "(both stay inside the metric's bounds). "
         f"Lead utility is the first role's discounted utility (e.g. {lead_role}; reservation value when there is no "
         f"agreement); the counterpart role in the first scenario is {other_role}. Pareto and Nash distances are the "
-        "agreement's (or no deal's) Euclidean distance, in undiscounted utilities, to the frontier and the Nash point.",
+        "agreement's (or no deal's) Euclidean distance, in undiscounted utilities, to the convex hull's frontier and "
+        "Nash point (the reachable outcomes' are in their own section).",
     ]
     if len(repeated):
         lines += [
@@ -317,6 +325,23 @@ def build_negotiation_report(store: RunStore, study_id: str, out: Path, baseline
         lines.append("")
 
     lines += [
+        "## Distances to the Pareto frontier and the Nash point",
+        "",
+        "Hull: the frontier of the convex hull of the utility space (the `pareto_distance` / `nash_distance` columns "
+        "of the store). Reachable: the frontier of the outcomes a negotiation can actually agree on (integer and "
+        "discrete issues, each role's own ranges). Both in undiscounted utilities; '-' where the run stored no reachable frontier.",
+        "",
+        "| domain | strategy | n | distinct runs | Pareto distance (hull) | Pareto distance (reachable) | "
+        "Nash distance (hull) | Nash distance (reachable) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in summ.itertuples():
+        lines.append(
+            f"| {r.domain} | {r.strategy} | {_n(r)} | {_fmt_ci(*r.pareto_distance)} | {_fmt_ci(*r.pareto_distance_reachable)} | "
+            f"{_fmt_ci(*r.nash_distance)} | {_fmt_ci(*r.nash_distance_reachable)} |"
+        )
+    lines += [
+        "",
         "## By counterpart",
         "",
         "| domain | strategy | counterpart | n | distinct runs | agreement rate | lead utility | Pareto distance | Nash distance |",

@@ -124,7 +124,7 @@ def test_report_breaks_down_by_counterpart_with_pareto_and_nash(stores):
     text = build_report(RunStore(store, read_only=True), "varied", tmp / "rep-varied").read_text()
     assert "## By counterpart" in text
     assert "| debt | lead_hmm_game_theory | counterpart_victim |" in text
-    assert "Pareto distance" in text and "Nash distance" in text
+    assert "Pareto distance" in text and "Nash distance" in text and "Pareto distance (reachable)" in text
     assert "## Scenario metrics" in text and "recovery_rate" in text
 
 
