@@ -126,3 +126,19 @@ def test_human_trials_reader_reads_an_imported_dataset(tmp_path):
     assert len(reader.human_trials()) == 3
     with pytest.raises(StoreError, match="no human dataset 'other'"):
         reader.human_trials("other")
+
+
+def test_a_store_supplied_study_id_cannot_write_outside_reports_or_exports(tmp_path, monkeypatch):
+    from simlab.store.store import RunStore
+
+    work = tmp_path / "a" / "b"
+    work.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    store = work / "s.duckdb"
+    RunStore(store).upsert_study("../../x", "crafted", {}, "", 0)
+    with pytest.raises(ConfigError, match="not a plain name"):
+        simlab.report("../../x", store=store)
+    r = subprocess.run([sys.executable, "-m", "simlab.cli", "export", "../../x", "--store", str(store)],
+                       capture_output=True, text=True, cwd=work)
+    assert r.returncode == 2 and "not a plain name" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a"]  # nothing written beside or above
