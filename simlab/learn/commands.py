@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from simlab.errors import ConfigError
+from simlab.stats.intervals import mean_ci
 from simlab.store.store import DEFAULT_STORE
 
 console = Console()
@@ -150,9 +151,8 @@ def ope_cmd(
         env = NegotiationEnv(online_env_config(data.meta, loaded.meta))
         ev = evaluate_policy_fn(env, lambda x: int(np.argmax(probs(x[None])[0])), online, seed=10_000 + seed)
         r = np.array(ev["returns"])
-        half = 1.96 * r.std(ddof=1) / np.sqrt(len(r)) if len(r) > 1 else float("nan")
-        res["online"] = {"estimate": float(r.mean()), "ci_low": float(r.mean() - half), "ci_high": float(r.mean() + half),
-                         "episodes": online}
+        mean, low, high = mean_ci(r, confidence=res["level"])
+        res["online"] = {"estimate": mean, "ci_low": low, "ci_high": high, "episodes": online}
     table = Table(title=f"value of {policy} from {res['n_episodes']} logged episodes ({res['n_decisions']} decisions)")
     for col in ("estimator", "estimate", f"{res['level']:.0%} CI"):
         table.add_column(col)

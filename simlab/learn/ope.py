@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from simlab.learn.dataset import Dataset
+from simlab.stats.bootstrap import percentile_interval
 
 PolicyFn = Callable[[np.ndarray], np.ndarray]
 """Observations (N, d) -> action probabilities (N, A)."""
@@ -195,10 +196,9 @@ def evaluate_offline(data: Dataset, policy: PolicyFn, gamma: float = 1.0, n_boot
         est = _estimates(sub, pi[rows], pi_next[rows], gamma, with_is, fqe_iterations)
         for k in boots:
             boots[k].append(est[k])
-    alpha = (1.0 - level) / 2.0
     out: dict[str, Any] = {"n_episodes": len(index), "n_decisions": len(data), "is": with_is, "why_no_is": why,
                            "ess": point.get("ess"), "level": level, "n_boot": n_boot}
     for k, values in boots.items():
-        lo, hi = np.quantile(values, [alpha, 1.0 - alpha])
-        out[k] = {"estimate": point[k], "ci_low": float(lo), "ci_high": float(hi)}
+        lo, hi = percentile_interval(values, level)
+        out[k] = {"estimate": point[k], "ci_low": lo, "ci_high": hi}
     return out
