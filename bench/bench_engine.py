@@ -101,7 +101,7 @@ DEADLINE = 100
 # ---- domains: simlab scenarios (NegMAS's ufuns are derived from them) ------------------------
 @functools.lru_cache(maxsize=1)
 def _debt_data() -> dict[str, Any]:
-    return load_scenario(str(ROOT / "scenarios" / "debt_collection.yaml")).model_dump()
+    return load_scenario("debt_collection").model_dump()  # a plain name, resolved in scenarios/ (absolute paths are refused)
 
 
 def debt_scenario(res: tuple[float, float] | None) -> Scenario:
@@ -140,7 +140,7 @@ def profiles(scenario: Scenario) -> dict[str, AgentProfile]:
     first = scenario.first_mover or scenario.roles[0]
     second = scenario.counterpart(first)
     if scenario.id.startswith("debt-collection"):
-        boulware = load_agent(str(ROOT / "agents" / "boulware_creditor.yaml"))  # e = 0.2
+        boulware = load_agent("boulware_creditor")  # e = 0.2
         assert boulware.strategy.params.get("e") == E_BOULWARE
     else:
         boulware = AgentProfile.model_validate(
