@@ -571,6 +571,17 @@ class EmbeddedBackend:
             )
         return tokens
 
+    def _samplers(self, req: ChatRequest) -> tuple[Any, Any]:
+        """The request's sampler chain (temperature, seed) and its JSON-schema grammar sampler (None without a schema)."""
+        chain = self._chain(req.temperature, req.seed if req.seed is not None else 0)
+        grammar = None
+        if req.json_schema is not None:
+            grammar = self._lc.llama_sampler_init_grammar(self._vocab, self._grammar(req.json_schema), b"root")
+            if not grammar:
+                self._lc.llama_sampler_free(chain)
+                raise ConfigError("embedded backend: the request's json_schema could not be compiled to a grammar.")
+        return chain, grammar
+
     def _one_request(self, req: ChatRequest) -> ChatResponse:
         llm, lc = self._llm, self._lc
         t_start = time.perf_counter()
@@ -579,13 +590,7 @@ class EmbeddedBackend:
         matched = min(self._prepare(req.session, tokens), len(tokens) - 1)
         reuse = matched if self.kv_reuse == "max" else matched - matched % self.kv_chunk
         state_s = time.perf_counter() - t0
-        chain = self._chain(req.temperature, req.seed if req.seed is not None else 0)
-        grammar = None
-        if req.json_schema is not None:
-            grammar = lc.llama_sampler_init_grammar(self._vocab, self._grammar(req.json_schema), b"root")
-            if not grammar:
-                lc.llama_sampler_free(chain)
-                raise ConfigError("embedded backend: the request's json_schema could not be compiled to a grammar.")
+        chain, grammar = self._samplers(req)
         t_model = time.perf_counter()
         decode_s = 0.0
         out_ids: list[int] = []
@@ -780,13 +785,7 @@ class EmbeddedBackend:
                 slot, reuse = self._place(req, tokens, taken)
                 taken.add(slot.index)
                 state_s = time.perf_counter() - t0
-                chain = self._chain(req.temperature, req.seed if req.seed is not None else 0)
-                grammar = None
-                if req.json_schema is not None:
-                    grammar = lc.llama_sampler_init_grammar(self._vocab, self._grammar(req.json_schema), b"root")
-                    if not grammar:
-                        lc.llama_sampler_free(chain)
-                        raise ConfigError("embedded backend: the request's json_schema could not be compiled to a grammar.")
+                chain, grammar = self._samplers(req)
                 seq = _Sequence(req, slot, tokens, reuse, chain, grammar, pos=len(tokens), state_s=state_s, t_start=t_start)
                 seqs.append(seq)
                 t0 = time.perf_counter()

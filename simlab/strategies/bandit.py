@@ -28,15 +28,7 @@ from pydantic import Field
 
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.errors import ConfigError
-from simlab.strategies.base import (
-    STRATEGIES,
-    Decision,
-    EmotionStrategy,
-    Feedback,
-    Observation,
-    StrategyContext,
-    finish_decision,
-)
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext, finish_decision
 from simlab.strategies.game_theory import CounterpartEvidence, ReciprocalConcession
 from simlab.strategies.params import ConcessionParams
 
@@ -244,11 +236,7 @@ class ThompsonBanditStrategy(EmotionStrategy):
     def _ingest(self, ev: dict[str, Any] | None) -> None:
         if ev is None:
             return
-        concession = ev["concession"]
-        utils = self.concession.their_utilities
-        if concession is None and ev["utility"] is not None and utils:
-            concession = float(ev["utility"]) - utils[-1]
-        self.concession.observe(ev["utility"])
+        concession = self.concession.ingest(ev)
         reward = turn_reward(concession, self.concession_scale)
         if reward is not None and self.last is not None:
             self.bandit.update(self.last, reward)

@@ -46,15 +46,7 @@ from pydantic import AfterValidator, Field
 from simlab.emotion import vad as vad_mod
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.errors import ConfigError
-from simlab.strategies.base import (
-    STRATEGIES,
-    Decision,
-    EmotionStrategy,
-    Feedback,
-    Observation,
-    StrategyContext,
-    finish_decision,
-)
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext, finish_decision
 from simlab.strategies.game_theory import CounterpartEvidence, ReciprocalConcession, softmax
 from simlab.strategies.params import ConcessionParams
 
@@ -312,11 +304,7 @@ class CoherenceStrategy(EmotionStrategy):
     def _ingest(self, ev: dict[str, Any] | None) -> None:
         if ev is None:
             return
-        concession = ev["concession"]
-        utils = self.concession.their_utilities
-        if concession is None and ev["utility"] is not None and utils:
-            concession = float(ev["utility"]) - utils[-1]
-        self.concession.observe(ev["utility"])
+        concession = self.concession.ingest(ev)
         self.pull = self.appraise(ev["emotion"], concession).tolist()
 
     def update(self, feedback: Feedback) -> None:

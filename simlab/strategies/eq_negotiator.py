@@ -49,15 +49,7 @@ from pydantic import Field, field_validator, model_validator
 
 from simlab.emotion.labels import ALL_LABELS
 from simlab.emotion.mapping import map_label
-from simlab.strategies.base import (
-    STRATEGIES,
-    Decision,
-    EmotionStrategy,
-    Feedback,
-    Observation,
-    StrategyContext,
-    finish_decision,
-)
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext, finish_decision
 from simlab.strategies.game_theory import CounterpartEvidence, ReciprocalConcession
 from simlab.strategies.params import ConcessionParams, map_label_name
 

@@ -45,15 +45,7 @@ from pydantic import Field, ValidationInfo, model_validator
 from simlab.emotion.labels import DEFAULT_SPACE, EKMAN7
 from simlab.emotion.mapping import map_label
 from simlab.errors import ConfigError
-from simlab.strategies.base import (
-    STRATEGIES,
-    Decision,
-    EmotionStrategy,
-    Feedback,
-    Observation,
-    StrategyContext,
-    finish_decision,
-)
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext, finish_decision
 from simlab.strategies.concession import ac_next, concession_floor, time_dependent_target
 from simlab.strategies.hmm_tracker import DEFAULT_HMM, ForwardFilter, HMMParams, evidence_vector, resolve_params
 from simlab.strategies.params import ConcessionParams, map_label_name, map_names
@@ -203,6 +195,19 @@ class ReciprocalConcession:
     def observe(self, their_utility: float | None) -> None:
         if their_utility is not None:
             self.their_utilities.append(float(their_utility))
+
+    def ingest(self, ev: Mapping[str, Any]) -> float | None:
+        """Observe the utility of a counterpart turn (`CounterpartEvidence`); returns its concession.
+
+        The concession is the evidence's own (the change between the counterpart's
+        offers), else this offer's utility minus the previous one observed here,
+        else None.
+        """
+        concession = ev["concession"]
+        if concession is None and ev["utility"] is not None and self.their_utilities:
+            concession = float(ev["utility"]) - self.their_utilities[-1]
+        self.observe(ev["utility"])
+        return concession
 
     def floor_for(self, ctx: StrategyContext, obs: Observation) -> float:
         """The lowest target of an offer made now (`concession.concession_floor`)."""

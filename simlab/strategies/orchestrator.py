@@ -55,15 +55,7 @@ from pydantic import Field, field_validator
 from simlab.emotion import vad as vad_mod
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.strategies.bandit import end_reward, make_bandit, turn_reward
-from simlab.strategies.base import (
-    STRATEGIES,
-    Decision,
-    EmotionStrategy,
-    Feedback,
-    Observation,
-    StrategyContext,
-    finish_decision,
-)
+from simlab.strategies.base import STRATEGIES, Decision, EmotionStrategy, Feedback, Observation, StrategyContext, finish_decision
 from simlab.strategies.coherence import (
     BigFive,
     BigFiveSpec,
@@ -524,11 +516,7 @@ class BayesianOrchestratorStrategy(EmotionStrategy):
     def _ingest(self, ev: dict[str, Any] | None) -> None:
         if ev is None:
             return
-        concession = ev["concession"]
-        utils = self.concession.their_utilities
-        if concession is None and ev["utility"] is not None and utils:
-            concession = float(ev["utility"]) - utils[-1]
-        self.concession.observe(ev["utility"])
+        concession = self.concession.ingest(ev)
         for expert in self.observers:
             expert.observe({"emotion": ev["emotion"], "concession": concession})
         reward = turn_reward(concession, self.concession_scale)

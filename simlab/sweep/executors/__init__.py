@@ -31,7 +31,6 @@ from simlab.sweep.executors.base import EXECUTORS, WorkerLost, lost_message, par
 __all__ = ["EXECUTORS", "WorkerLost", "iter_records", "lost_message", "partition", "stream_records"]
 
 
-
 def stream_records(
     specs: list[RunSpec],
     workers: int,
