@@ -4,7 +4,7 @@ Run on demand (never part of ``make test``)::
 
     .venv/bin/python bench/bench_scaling.py                      # scripted tournament + embedded slice
     .venv/bin/python bench/bench_scaling.py --skip-embedded      # scripted tournament only (about a minute)
-    .venv/bin/python bench/bench_scaling.py --scripted-seeds 2 --embedded-seeds 1 --embedded-deadline 4
+    .venv/bin/python bench/bench_scaling.py --scripted-seeds 1 --embedded-leads 1 --embedded-deadline 2   # a loaded machine
 
 Two workloads, each run three ways through `simlab.sweep.runner.run_study`
 (expansion, preflight, workers, the one writer and a fresh DuckDB store each
@@ -15,7 +15,8 @@ time, so everything a researcher waits for is on the clock):
 * **embedded slice**: ``experiments/emotion_benchmark_small.yaml`` with the
   embedded SmolLM2 model, no response cache (every reply decoded), the first
   ``--embedded-seeds`` seeds and the scenario deadline cut to
-  ``--embedded-deadline`` rounds so the slice stays minutes, not hours.
+  ``--embedded-deadline`` rounds (and the first ``--embedded-leads`` lead agents)
+  so the slice stays minutes, not hours.
 
 The three ways: ``local x1`` (this process), ``local x2`` (two spawned worker
 processes) and ``ray x2`` (two Ray tasks on a local Ray cluster started with
@@ -90,6 +91,7 @@ def main() -> None:
     ap.add_argument("--scripted-seeds", type=int, default=5, help="first N seeds of the tournament (5: all, 560 runs)")
     ap.add_argument("--embedded-seeds", type=int, default=1, help="first N seeds of the embedded slice")
     ap.add_argument("--embedded-deadline", type=int, default=4, help="rounds per embedded negotiation")
+    ap.add_argument("--embedded-leads", type=int, default=4, help="first N lead agents of the slice (4: all)")
     ap.add_argument("--skip-embedded", action="store_true")
     ap.add_argument("--skip-scripted", action="store_true")
     args = ap.parse_args()
@@ -107,7 +109,8 @@ def main() -> None:
         if not args.skip_embedded:
             small = ROOT / "experiments" / "emotion_benchmark_small.yaml"
             seeds = load_study(small).seeds
-            measure("embedded slice", small, {"seeds": list(seeds)[: args.embedded_seeds],
+            leads = load_study(small).agents["lead"][: args.embedded_leads]
+            measure("embedded slice", small, {"seeds": list(seeds)[: args.embedded_seeds], "agents.lead": leads,
                                               "scenario_overrides.deadline": args.embedded_deadline}, "embedded", work)
     ray.shutdown()
 

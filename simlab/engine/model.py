@@ -64,12 +64,14 @@ class NegotiationModel(mesa.Model):
         self.backend = backend
         self.needs_messages = bool(getattr(backend, "needs_messages", True))
         self.sessions: list[AlternatingOffers] = []
-        self.finished: list[AlternatingOffers] = []
+        # a count, not the sessions: a worker's model runs thousands of sessions, and keeping each
+        # finished one (its turns, calls, history) grew the worker's memory with every run
+        self.n_finished = 0
         self.llm_seconds = 0.0
         self.datacollector = mesa.DataCollector(
             model_reporters={
                 "active_sessions": lambda m: sum(not s.done for s in m.sessions),
-                "finished_sessions": lambda m: len(m.finished),
+                "finished_sessions": lambda m: m.n_finished,
                 "batch_size": lambda m: m.last_batch,
             }
         )
@@ -123,7 +125,7 @@ class NegotiationModel(mesa.Model):
         self.just_finished = done
         if done:
             self.sessions = [s for s in self.sessions if not s.done]
-            self.finished.extend(done)
+            self.n_finished += len(done)
             for agent in list(self.agents):
                 if agent.session.done:
                     agent.remove()
