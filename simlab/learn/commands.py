@@ -18,7 +18,7 @@ from simlab.errors import ConfigError
 from simlab.stats.intervals import mean_ci
 from simlab.store.store import DEFAULT_STORE
 
-console = Console()
+console = Console(soft_wrap=True)  # paths and figures on one line (scripts and tests read them)
 train_app = typer.Typer(help="Train learned emotion selectors (online RL, offline IQL).", no_args_is_help=True)
 
 
