@@ -63,7 +63,7 @@ DEFAULT_PATIENCE_S = 600.0
 DUCKDB_CONFIG = {"autoload_known_extensions": False, "autoinstall_known_extensions": False}
 
 _HEADER_BYTES = 3 * 4096  # DuckDB's main header and two database headers
-_BLOCK_BYTES = 262144  # DuckDB's default block allocation size
+_BLOCK_BYTES = 16384  # DuckDB's smallest block size (the default is 256 KiB): a store is whole blocks of it
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 log = logging.getLogger("simlab.store")
