@@ -325,6 +325,13 @@ class GameTheoryParams(ConcessionParams):
         states = _hmm_states(self.hmm)
         if self.payoffs is not None:
             self.payoffs = check_payoffs(self.payoffs, states, info)
+        else:
+            unknown = [s for s in states if s not in DEFAULT_PAYOFFS["neutral"]]
+            if unknown:  # the default table has no payoff for them: they would all count as 0
+                raise ValueError(
+                    f"payoffs: the HMM's states {', '.join(unknown)} have no default payoffs; "
+                    "give `payoffs: {emotion: {state: value}}` for every state"
+                )
         if self.state_factors is not None:
             names = map_names(self.state_factors, states, "state in state_factors")
             bad = {k: v for k, v in self.state_factors.items() if v < 0}

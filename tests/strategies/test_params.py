@@ -145,3 +145,13 @@ def test_a_shipped_behaviour_strategy_in_another_case_is_mapped(tmp_path):
     specs = expand_study(load_study(path), path)
     assert len(specs) == 1
     assert load_scenario("debt_collection").behaviours["victim"]
+
+
+def test_an_hmm_with_its_own_states_needs_its_own_payoffs():
+    from simlab.strategies.hmm_tracker import DEFAULT_HMM
+
+    hmm = {**DEFAULT_HMM.to_dict(), "states": ["calm", "upset", "angry", "lying"]}
+    with pytest.raises(ConfigError, match="states calm, upset, angry, lying have no default payoffs"):
+        validate_strategy_params("hmm_game_theory", {"hmm": hmm})
+    rows = {e: {"calm": 1.0, "upset": 0.0, "angry": 0.0, "lying": 0.0} for e in ("neutral", "anger")}
+    assert validate_strategy_params("hmm_game_theory", {"hmm": hmm, "payoffs": rows}).payoffs == rows
