@@ -166,4 +166,3 @@ class EmotionStrategy(ABC):
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore what `get_state` returned."""
-
