@@ -3,11 +3,14 @@
 A study may be running while the dashboard reads: the writer opens the file per
 batch and closes it between batches, and DuckDB locks other processes out while
 it is open. So every query opens a read-only connection, runs, and closes it
-again, retrying while the file is locked; no connection is ever held.
+again, retrying while the file is locked; no connection is ever held. The file
+is checked and opened by the store layer (`simlab.store.store.inspect_file`,
+`open_connection`), so the dashboard has the store's safety settings and its
+one-line errors.
 """
 from __future__ import annotations
 
-import time
+import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,54 +18,61 @@ from typing import Iterator
 
 import duckdb
 
-from simlab.errors import StoreError
+from simlab.errors import ConfigError, StoreError
 from simlab.store.schema import SCHEMA_VERSION
+from simlab.store.store import PATIENCE_ENV, inspect_file, open_connection, store_patience
 
 LOCK_RETRY_S = 10.0
 """How long a query waits for a writer to release the file before giving up."""
 
 
 # --------------------------------------------------------------------------- connection
-@contextmanager
-def read_connection(path: str | Path, retry_s: float = LOCK_RETRY_S) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open `path` read-only (retrying while a writer holds it), yield, close.
+def page_patience() -> float:
+    """Seconds a page waits for a writer: ``SIMLAB_STORE_PATIENCE`` when it is set, else `LOCK_RETRY_S`.
 
     Raises:
-        StoreError: the file is missing, not a DuckDB file, or stays locked
-            longer than `retry_s`.
+        ConfigError: ``SIMLAB_STORE_PATIENCE`` is not a number of seconds.
+    """
+    return store_patience() if os.environ.get(PATIENCE_ENV, "").strip() else LOCK_RETRY_S
+
+
+@contextmanager
+def read_connection(path: str | Path, retry_s: float | None = None) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open `path` read-only through the store layer's opener (waiting while a writer holds it), yield, close.
+
+    The file is checked by `simlab.store.store.inspect_file` and opened by
+    `open_connection`, the same two steps every store command takes: extension
+    autoloading and autoinstalling are off (a SQLite file is refused at once,
+    not after a 90 s attempt to download DuckDB's sqlite extension), and a
+    foreign or damaged file gets the store's own one-line message. Only the
+    default patience differs: unless ``SIMLAB_STORE_PATIENCE`` is set, a page
+    waits `LOCK_RETRY_S` (not the store's ten minutes), says so, and its
+    watcher tries again a few seconds later.
+
+    Raises:
+        StoreError: the file is missing, not a DuckDB file, damaged, or stays
+            held longer than `retry_s`.
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise StoreError(f"store {path} does not exist")
-    deadline = time.monotonic() + retry_s
-    wait = 0.02
-    while True:
-        try:
-            con = duckdb.connect(str(path), read_only=True)
-            break
-        except duckdb.IOException as exc:
-            text = str(exc).lower()
-            if "lock" not in text and "resource temporarily unavailable" not in text:
-                raise StoreError(f"store {path} cannot be opened ({exc}); is it a DuckDB file?") from None
-            if time.monotonic() > deadline:
-                raise StoreError(
-                    f"store {path} stayed locked by another process for {retry_s:g} s ({exc}); "
-                    "a writer is holding it open: try again in a moment"
-                ) from None
-            time.sleep(wait)
-            wait = min(wait * 2, 0.25)
-        except duckdb.Error as exc:
-            raise StoreError(f"store {path} cannot be opened ({exc}); is it a DuckDB file?") from None
+    inspect_file(path)
+    con = open_connection(path, read_only=True, patience_s=page_patience() if retry_s is None else retry_s)
     try:
         yield con
     finally:
         con.close()
 
 
+def _is_held(exc: StoreError) -> bool:
+    """True for `open_connection`'s "still held by ... after N s" error (a writer has the file)."""
+    return "is still held by" in str(exc)
+
+
 # --------------------------------------------------------------------------- store status
 @dataclass(frozen=True)
 class StoreStatus:
-    """What `check_store` found: `kind` is ok, empty, missing, not_duckdb, not_simlab, schema or locked."""
+    """What `check_store` found: `kind` is ok, empty, missing, not_duckdb, not_simlab, schema, locked or config."""
 
     kind: str
     message: str
@@ -78,7 +88,7 @@ class StoreStatus:
         return self.kind in ("ok", "empty")
 
 
-def check_store(path: str | Path, retry_s: float = LOCK_RETRY_S) -> StoreStatus:
+def check_store(path: str | Path, retry_s: float | None = None) -> StoreStatus:
     """Classify the store at `path` with a message a user can act on; never raises."""
     p = Path(path)
     where = str(p)
@@ -133,12 +143,10 @@ def check_store(path: str | Path, retry_s: float = LOCK_RETRY_S) -> StoreStatus:
             n_studies = con.execute("SELECT count(*) FROM studies").fetchone()[0]
             n_runs = con.execute("SELECT count(*) FROM runs").fetchone()[0]
     except StoreError as exc:
-        kind = "locked" if "locked" in str(exc) else "not_duckdb"
-        if kind == "not_duckdb":
-            return StoreStatus(
-                kind, f"`{where}` cannot be read as a DuckDB run store. Pass the right file with `--store PATH`.", where
-            )
-        return StoreStatus(kind, str(exc), where)
+        # the store layer's own one-line message: what is wrong with the file and what to do
+        return StoreStatus("locked" if _is_held(exc) else "not_duckdb", str(exc), where)
+    except ConfigError as exc:  # a bad SIMLAB_STORE_PATIENCE
+        return StoreStatus("config", str(exc), where)
     if n_studies == 0 and n_runs == 0:
         return StoreStatus(
             "empty",

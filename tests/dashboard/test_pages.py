@@ -1,6 +1,7 @@
 """Every dashboard page driven with `streamlit.testing.v1.AppTest` over a store the tests fill."""
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -200,22 +201,44 @@ def _junk(path):
     path.write_bytes(b"not a duckdb file " * 64)
 
 
+def _sqlite(path):
+    import sqlite3
+
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE runs (run_id TEXT)")
+    con.commit()
+    con.close()
+
+
+def _truncated(path):
+    RunStore(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 1000])
+
+
 @pytest.mark.parametrize("page", PAGES)
 @pytest.mark.parametrize("case, make, kind, needle", [
     ("missing", lambda p: None, "error", "No run store at"),
     ("empty", lambda p: RunStore(p), "info", "is empty"),
     ("old schema", _old_schema, "error", "older simlab"),
-    ("not duckdb", _junk, "error", "cannot be read as a DuckDB run store"),
+    # foreign and damaged files: the store layer's own one-line errors (simlab.store.store.inspect_file)
+    ("text file", _junk, "error", "is not a DuckDB file (no DuckDB header); pass the right --store"),
+    ("sqlite", _sqlite, "error", "is a SQLite database, not a simlab (DuckDB) store"),
+    ("truncated", _truncated, "error", "is truncated or damaged"),
 ])
 def test_pages_explain_a_store_they_cannot_show(tmp_path, monkeypatch, page, case, make, kind, needle):
     path = tmp_path / "store.duckdb"
     make(path)
     monkeypatch.setenv("SIMLAB_STORE", str(path))
+    t0 = time.monotonic()
     at = open_page(page)
+    assert time.monotonic() - t0 < 20, "the page must not hang on a foreign file"
     assert not at.exception, [e.value for e in at.exception]
     assert at.title[0].value == TITLES[page]
     messages = [m.value for m in getattr(at, kind)]
     assert any(needle in m for m in messages), messages
+    assert all("\n" not in m and "Traceback" not in m for m in messages), messages
+    assert not at.expander, "no bug-report traceback expander"
     assert not at.dataframe and not at.chat_message
 
 

@@ -69,12 +69,38 @@ def test_check_store_old_schema(tmp_path):
 def test_check_store_not_duckdb_and_not_simlab(tmp_path):
     junk = tmp_path / "junk.duckdb"
     junk.write_bytes(b"this is not a database" * 100)
-    assert check_store(junk).kind == "not_duckdb"
+    s = check_store(junk)
+    assert s.kind == "not_duckdb" and s.message == f"store {junk} is not a DuckDB file (no DuckDB header); pass the right --store"
     other = tmp_path / "other.duckdb"
     with duckdb.connect(str(other)) as con:
         con.execute("CREATE TABLE t (x INTEGER)")
     s = check_store(other)
     assert s.kind == "not_simlab" and "meta" in s.message
+
+
+def test_sqlite_file_is_refused_at_once_with_the_store_error(tmp_path):
+    """A SQLite file: the store layer's one-line error, not an extension autoload (network, 90 s hang)."""
+    import sqlite3
+
+    path = tmp_path / "foreign.duckdb"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE meta (key TEXT, value TEXT)")
+    con.commit()
+    con.close()
+    t0 = time.monotonic()
+    with pytest.raises(StoreError, match="is a SQLite database, not a simlab"):
+        with read_connection(path):
+            pass
+    s = check_store(path)
+    assert s.kind == "not_duckdb" and "SQLite" in s.message and time.monotonic() - t0 < 5
+
+
+def test_reader_connections_have_extension_autoloading_off(filled_store):
+    path, _ = filled_store
+    with read_connection(path) as con:
+        got = dict(con.execute("SELECT name, value FROM duckdb_settings() WHERE name IN "
+                               "('autoload_known_extensions', 'autoinstall_known_extensions')").fetchall())
+    assert got == {"autoload_known_extensions": "false", "autoinstall_known_extensions": "false"}
 
 
 def test_reads_wait_for_a_writer_and_never_hold_the_file(tmp_path, filled_store):
@@ -100,7 +126,7 @@ def test_reads_wait_for_a_writer_and_never_hold_the_file(tmp_path, filled_store)
         con.execute("INSERT INTO meta VALUES ('touched', '1')")
 
 
-def test_read_gives_up_with_a_clear_error_when_locked(tmp_path):
+def test_read_gives_up_with_a_clear_error_when_locked(tmp_path, monkeypatch):
     path = tmp_path / "held.duckdb"
     RunStore(path)
     holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
@@ -111,11 +137,18 @@ def test_read_gives_up_with_a_clear_error_when_locked(tmp_path):
     """)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(StoreError, match="locked"):
+        with pytest.raises(StoreError, match=r"still held by .* after 0.3 s"):
             with read_connection(path, retry_s=0.3):
                 pass
         s = check_store(path, retry_s=0.3)
-        assert s.kind == "locked" and "try again" in s.message
+        assert s.kind == "locked" and f"(PID {holder.pid})" in s.message and "SIMLAB_STORE_PATIENCE" in s.message
+        monkeypatch.setenv("SIMLAB_STORE_PATIENCE", "0.2")  # a page honours the store's patience when it is set
+        t0 = time.monotonic()
+        assert check_store(path).kind == "locked" and "after 0.2 s" in check_store(path).message
+        assert time.monotonic() - t0 < 5
+        monkeypatch.setenv("SIMLAB_STORE_PATIENCE", "soon")
+        bad = check_store(path)
+        assert bad.kind == "config" and not bad.ok and "SIMLAB_STORE_PATIENCE='soon'" in bad.message
     finally:
         holder.kill()
         holder.wait()
