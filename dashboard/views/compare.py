@@ -13,6 +13,7 @@ import streamlit as st
 from simlab.dashboard import add_intervals, effect_sizes_vs, reference_values
 from simlab.dashboard import pages as dc
 from simlab.dashboard.charts import compare_figure, forest_figure
+from simlab.dashboard.human import N_BOOT
 
 NO_BY = "(none)"
 
@@ -133,3 +134,39 @@ notes = [f"Only runs with status `done`. CIs: {'Wilson' if metric.binary else 'S
 if any(isinstance(x, float) and math.isnan(x) for x in summary["ci_low"]):
     notes.append("Groups with n < 2 have no interval.")
 st.caption(" ".join(notes))
+
+# ---------------------------------------------------------------- human data beside an advisory study
+beside = dc.q("human_beside", study)
+if beside is not None:
+    st.subheader("Human data beside the simulation")
+    if not beside.datasets:
+        st.caption("No imported human dataset shares a domain with this advisory study. Import one with "
+                   "`simlab import human FILE --as NAME --mapping MAP.yaml` to draw human rates here.")
+    else:
+        st.caption(
+            f"Harmful-choice rate per advisor, simulated and human ({', '.join(f'`{d}`' for d in beside.datasets)}), "
+            "each computed from raw rows by the same functions (simlab.decision.analysis.advisory_summary: Wilson 95%; "
+            "advisory_contrasts: Cohen's h with analytic 95% CI, Fisher's exact p, Holm). Human rates also get a "
+            f"cluster bootstrap over participants ({N_BOOT} resamples): a participant's several tasks are not "
+            "independent. Published literature values (simlab.stats.references) stay in their own section above, "
+            "never computed from these rows."
+        )
+        for domain, sub in beside.rates.groupby("domain", sort=True):
+            bars = sub.rename(columns={"advisor_type": "group", "source": "by", "rate": "mean"})
+            st.plotly_chart(
+                compare_figure(bars, metric_label="harmful choice", group_label="advisor", binary=True,
+                               title=f"Harmful choice by advisor, simulated and human · {domain}", by_label="source"),
+                key=f"human_chart_{domain}",
+            )
+        st.dataframe(beside.rates, hide_index=True, key="human_rates_table",
+                     column_config={c: st.column_config.NumberColumn(c, format="%.3f")
+                                    for c in ("rate", "ci_low", "ci_high", "cluster_ci_low", "cluster_ci_high")})
+        st.markdown("**Cohen's h of the harmful-choice rate, simulated and human** (a vs b, 95% CI)")
+        if beside.effects.empty:
+            st.caption("Fewer than two advisor types on a side: no contrast.")
+        else:
+            st.dataframe(beside.effects, hide_index=True, key="human_effects_table",
+                         column_config={c: st.column_config.NumberColumn(c, format="%.3f")
+                                        for c in ("rate_a", "rate_b", "h", "h_lo", "h_hi", "p_choice", "p_choice_holm")})
+    for note in beside.notes:
+        st.caption(note)

@@ -6,14 +6,18 @@ here; this subpackage holds no Streamlit page itself.
 
 Modules (one concept each):
 
-- `connection`: `read_connection` (brief read-only connections, retried while
-  a writer holds the file), `check_store` / `StoreStatus`, `store_fingerprint`.
+- `connection`: `read_connection` (brief read-only connections through the
+  store layer's `inspect_file` / `open_connection`, retried while a writer
+  holds the file), `check_store` / `StoreStatus`, `store_fingerprint`.
 - `catalog`: `Metric` and `GroupOption`, what the compare page can plot and
   group by, and the SQL helpers that find them.
 - `reader`: `StoreReader` (every query a page runs) and `RunFilter`.
 - `compare`: `add_intervals` and `effect_sizes_vs` over a group summary; the
   statistics themselves come from `simlab.stats`.
 - `references`: `reference_values`, published numbers drawn beside a study's.
+- `human`: `human_beside`, an advisory study's simulated harmful-choice rates
+  and Cohen's h beside those of imported human trials (``simlab import
+  human``), both from `simlab.decision.analysis`'s functions.
 - `run_view`: one run's JSON columns as plot-ready frames.
 - `charts` and `layout`: the compare page's plotly figures, and the label and
   size rules that keep 30+ groups readable (horizontal bars, distinct

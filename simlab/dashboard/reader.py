@@ -31,6 +31,7 @@ from simlab.dashboard.catalog import (
 )
 from simlab.dashboard.catalog import loads as _loads
 from simlab.dashboard.connection import read_connection
+from simlab.dashboard.human import human_beside
 
 
 # --------------------------------------------------------------------------- run explorer filters
@@ -128,6 +129,16 @@ class StoreReader:
         """Run `sql` read-only and return a DataFrame."""
         with self._connection() as con:
             return con.execute(sql, params if params is not None else []).df()
+
+    def query(self, sql: str, params: list[Any] | None = None) -> pd.DataFrame:
+        """`df` under `RunStore.query`'s name, so store-level readers (`simlab.store.human`,
+        `simlab.decision.analysis.load_advisory`) run on the dashboard's read-only connections."""
+        return self.df(sql, params)
+
+    def human_beside(self, study_id: str) -> Any:
+        """`simlab.dashboard.human.human_beside` of `study_id` on one connection (None: not an advisory study)."""
+        with self.batch():
+            return human_beside(self, study_id)
 
     def rows(self, sql: str, params: dict[str, Any] | list[Any] | None = None) -> list[tuple]:
         with self._connection() as con:
