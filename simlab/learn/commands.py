@@ -1,4 +1,4 @@
-"""CLI commands of the learning layer: ``simlab train rl|iql``, ``simlab dataset``, ``simlab ope``.
+"""CLI commands of the learning layer: ``simlab train rl|iql|expresser``, ``simlab dataset``, ``simlab ope``.
 
 `simlab.cli` mounts them (`train_app`, `dataset_cmd`, `ope_cmd`); heavy imports
 (torch, stable-baselines3, gymnasium) happen inside the commands, so the CLI
@@ -19,7 +19,7 @@ from simlab.stats.intervals import mean_ci
 from simlab.store.store import DEFAULT_STORE
 
 console = Console(soft_wrap=True)  # paths and figures on one line (scripts and tests read them)
-train_app = typer.Typer(help="Train learned emotion selectors (online RL, offline IQL).", no_args_is_help=True)
+train_app = typer.Typer(help="Train learned emotion selectors (online RL, offline IQL) and the LoRA emotion expresser.", no_args_is_help=True)
 
 
 def _train(config: Path, force: bool) -> None:
@@ -62,6 +62,29 @@ def train_iql_cmd(
 ) -> None:
     """Train the discrete IQL selector on a dataset from `simlab dataset`."""
     _train(config, force)
+
+
+@train_app.command("expresser")
+def train_expresser_cmd(
+    config: Path = typer.Argument(..., help="A train config with kind: expresser."),
+    force: bool = typer.Option(False, "--force", help="Retrain even if an adapter with this id exists."),
+) -> None:
+    """LoRA-tune the transformers backend's model to express the requested emotion (stored turns); adapter under models/."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from simlab.learn.expresser import load_expresser_config, train_expresser
+
+    cfg = load_expresser_config(config)
+    with Progress("training expresser", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task("lora", total=cfg.lora.steps)
+        meta = train_expresser(cfg, near=config, force=force, on_progress=lambda n, total: bar.update(task, completed=n))
+    verb = "already trained (same config and data): skipped" if meta["skipped"] else "trained"
+    console.print(f"expresser {meta['model_id']} {verb} -> {meta['folder']}")
+    console.print(
+        f"emotion-expression accuracy on {meta['n_eval']} held-out prompts (lexicon detector = requested emotion): "
+        f"before {meta['accuracy_before']:.1%}, after {meta['accuracy_after']:.1%} ({meta['n_train']} training examples)"
+    )
+    console.print(f"use it: backend: {{kind: transformers, options: {{adapter: {meta['folder']}}}}}")
 
 
 def dataset_cmd(

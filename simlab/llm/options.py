@@ -61,6 +61,7 @@ class TransformersOptions(_Options):
     n_threads: int | None = Field(None, ge=1, le=512)
     dtype: Literal["float32", "float16", "bfloat16", "float64"] = "float32"
     trust_remote_code: bool = False
+    adapter: str | None = Field(None, min_length=1, description="peft LoRA adapter folder (simlab train expresser)")
 
 
 BACKEND_OPTIONS: dict[str, type[_Options]] = {

@@ -19,7 +19,9 @@ fallback). Accounting: ``prompt_tokens_evaluated == prompt_tokens`` (no prefix
 cache); ``extra["model_s"]`` is the time inside ``model.generate``.
 
 Options: ``dtype`` ("float32"), ``top_p`` (0.95), ``n_threads`` (sets
-``torch.set_num_threads`` when given), ``trust_remote_code`` (False).
+``torch.set_num_threads`` when given), ``trust_remote_code`` (False),
+``adapter`` (a peft LoRA adapter folder, e.g. the emotion expresser of
+``simlab train expresser``; merged into the weights on load).
 """
 from __future__ import annotations
 
@@ -89,8 +91,31 @@ class TransformersBackend:
         finally:
             if bars:
                 hf_logging.enable_progress_bar()
+        if opts.get("adapter"):
+            self._load_adapter(str(opts["adapter"]))
         self.model.eval()
         self._eos_ids = self._stop_ids()
+
+    def _load_adapter(self, adapter: str) -> None:
+        """Apply a peft LoRA adapter folder (``simlab train expresser``) and merge it into the weights."""
+        folder = Path(adapter).expanduser()
+        if not (folder / "adapter_config.json").is_file():
+            raise BackendUnavailable(
+                f"transformers backend: adapter '{adapter}' is not a LoRA adapter folder (no adapter_config.json); "
+                "set options.adapter to a folder written by simlab train expresser (models/expresser-<id>)."
+            )
+        try:
+            import peft
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise BackendUnavailable("transformers backend: options.adapter needs peft: pip install 'simlab[learn]'.") from exc
+        try:
+            self.model = peft.PeftModel.from_pretrained(self.model, str(folder)).merge_and_unload()
+        except (OSError, ValueError, RuntimeError, KeyError) as exc:
+            raise BackendUnavailable(
+                f"transformers backend: adapter '{adapter}' does not fit model '{self.spec.model}' ({exc}); "
+                "use the base model the adapter was trained on (its meta.json names it)."
+            ) from exc
+        self.adapter = str(folder)
 
     def _stop_ids(self) -> list[int]:
         ids: set[int] = set()
