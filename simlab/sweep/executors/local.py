@@ -1,8 +1,8 @@
 """The local executor: this process, or N spawned worker processes that stream each finished run back.
 
 Each worker process gets one part of the specs (`partition`), builds its
-backend once and puts every finished run's record on one queue the moment the
-run finishes; the driver reads that queue and yields the records to the one
+backend once and sends every finished run's record down its own pipe the moment the
+run finishes; the driver reads the pipes and yields the records to the one
 writer. A worker that dies (killed, out of memory, a crash in native code)
 costs only its unfinished runs: the others go on, everything finished is
 yielded, and then `WorkerLost` names the worker and how to resume.
@@ -10,8 +10,8 @@ yielded, and then `WorkerLost` names the worker and how to resume.
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue as queue_mod
 import signal
+from multiprocessing.connection import wait as wait_for
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -21,10 +21,6 @@ from simlab.store.store import RunRecord
 from simlab.sweep.executors.base import WorkerLost, lost_message, partition
 from simlab.sweep.executors.worker import run_part
 
-POLL_S = 0.5
-"""How long the driver waits on the queue before it checks that the workers are alive."""
-
-
 def _portable(exc: BaseException) -> tuple[str, Any]:
     """`exc` in a form that survives the queue: a SimlabError as (class, message), anything else as text."""
     if isinstance(exc, SimlabError):
@@ -33,15 +29,15 @@ def _portable(exc: BaseException) -> tuple[str, Any]:
 
 
 def _worker(index: int, specs: list[RunSpec], backend_data: dict[str, Any], cache: str | None, population: int, out: Any) -> None:
-    """Process body: run the part, one queue message per finished run, then 'done' (or 'error' and why)."""
+    """Process body: run the part, one message on its own pipe per finished run, then 'done' (or 'error' and why)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
     try:
         for record in run_part(specs, backend_data, cache, population):
-            out.put(("run", index, record))
+            out.send(("run", index, record))
     except Exception as exc:  # noqa: BLE001 - not hidden: sent to the driver, which raises it after the others finish
-        out.put(("error", index, _portable(exc)))
+        out.send(("error", index, _portable(exc)))
         return
-    out.put(("done", index, None))
+    out.send(("done", index, None))
 
 
 def _describe_exit(code: int | None) -> str:
@@ -69,64 +65,54 @@ def stream_local(
         return
     parts = partition(specs, workers)
     ctx = mp.get_context("spawn")
-    out = ctx.Queue()
-    procs = [
-        ctx.Process(target=_worker, args=(i, part, backend_data, cache, population, out), daemon=True, name=f"simlab-worker-{i}")
-        for i, part in enumerate(parts)
-    ]
+    procs, readers = [], {}
     unfinished = {i: {s.run_id for s in part} for i, part in enumerate(parts)}
     finished = {i: 0 for i in range(len(parts))}
     live = set(range(len(parts)))
     failures: list[tuple[str, Any]] = []
     lost: list[str] = []
-
-    def handle(msg: tuple[str, int, Any]) -> RunRecord | None:
-        kind, i, payload = msg
-        if kind == "run":
-            unfinished[i].discard(payload.run["run_id"])
-            finished[i] += 1
-            return payload
-        live.discard(i)
-        if kind == "error":
-            failures.append(payload)
-        return None
-
-    for p in procs:
-        p.start()
     try:
-        while live:
-            try:
-                msg = out.get(timeout=POLL_S)
-            except queue_mod.Empty:
-                dead = [i for i in live if not procs[i].is_alive()]
-                if not dead:
-                    continue
-                # what a worker sent before it exited may still be in the pipe: drain it first
-                while True:
-                    try:
-                        msg = out.get(timeout=POLL_S)
-                    except queue_mod.Empty:
-                        break
-                    record = handle(msg)
-                    if record is not None:
-                        yield msg[1], record
-                for i in dead:
+        for i, part in enumerate(parts):
+            # one pipe per worker, not one shared queue: a worker killed while writing to a shared
+            # queue would die holding its write lock and block every other worker for good
+            read, write = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_worker, args=(i, part, backend_data, cache, population, write),
+                               daemon=True, name=f"simlab-worker-{i}")
+            proc.start()
+            write.close()  # the worker holds the only write end, so its exit is an end-of-file here
+            procs.append(proc)
+            readers[read] = i
+        while readers:
+            for conn in wait_for(list(readers)):
+                i = readers[conn]
+                try:
+                    kind, _, payload = conn.recv()
+                except (EOFError, OSError):  # the worker exited; what it sent before was read already
+                    del readers[conn]
+                    conn.close()
                     if i in live:
                         live.discard(i)
+                        procs[i].join(timeout=10)
                         lost.append(lost_message(
-                            f"worker process {i + 1} of {len(procs)} (pid {procs[i].pid})", finished[i],
+                            f"worker process {i + 1} of {len(parts)} (pid {procs[i].pid})", finished[i],
                             len(unfinished[i]), _describe_exit(procs[i].exitcode)))
-                continue
-            record = handle(msg)
-            if record is not None:
-                yield msg[1], record
+                    continue
+                if kind == "run":
+                    unfinished[i].discard(payload.run["run_id"])
+                    finished[i] += 1
+                    yield i, payload
+                    continue
+                live.discard(i)
+                if kind == "error":
+                    failures.append(payload)
     finally:
-        for p in procs:
-            if p.is_alive():
-                p.terminate()
-        for p in procs:
-            p.join(timeout=10)
-        out.close()
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+        for proc in procs:
+            proc.join(timeout=10)
+        for conn in readers:
+            conn.close()
     for kind, payload in failures:
         if kind == "simlab":
             cls, message = payload
