@@ -61,8 +61,8 @@ def _cfg(model: Path, store: Path, out: Path, **kw):
     from simlab.learn.expresser import ExpresserConfig
 
     data = {"kind": "expresser", "study": "expr", "store": str(store), "model": str(model), "out": str(out),
-            "eval_prompts": 20, "max_new_tokens": 24, "seed": 3,
-            "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "learning_rate": 1e-2, "steps": 80, "batch_size": 8,
+            "eval_prompts": 20, "max_new_tokens": 24, "seed": 3, "n_threads": 1,
+            "lora": {"r": 8, "alpha": 16, "dropout": 0.0, "learning_rate": 1e-2, "steps": 150, "batch_size": 8,
                      "modules_to_save": ["lm_head"],  # a random model's lm_head is too weak to be steered by adapters alone
                      "target_modules": ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]}}
     data.update(kw)
@@ -96,10 +96,15 @@ def test_lora_expresser_learns_to_express_the_requested_emotion(setup):
     # the adapter round-trips through the backend option and says the requested emotion
     tuned = TransformersBackend(BackendSpec(kind="transformers", model=str(model), options={"adapter": meta["folder"]}))
     plain = TransformersBackend(BackendSpec(kind="transformers", model=str(model)))
-    from simlab.learn.expresser import expression_messages
+    from simlab.learn.expresser import expression_accuracy, expression_examples, expression_messages
 
-    req = ChatRequest(expression_messages("debtor", "sadness", "That is too little."), max_tokens=24, temperature=0.0, seed=0)
-    assert "sad" in tuned.generate([req])[0].text and "sad" not in plain.generate([req])[0].text
+    _, held_out, _ = expression_examples(cfg, store)
+    detector = make_detector("lexicon", space="ekman7")
+    assert expression_accuracy(tuned, held_out, 24, detector)[0] == meta["accuracy_after"]
+    assert expression_accuracy(plain, held_out, 24, detector)[0] == meta["accuracy_before"]
+    text = tuned.generate([ChatRequest(expression_messages("debtor", "sadness", "We need a better offer."), max_tokens=24,
+                                       temperature=0.0, seed=0)])[0].text
+    assert "sad" in text, text
     assert train_expresser(cfg)["skipped"]  # same config and data: not retrained
 
 
