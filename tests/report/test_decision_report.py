@@ -92,10 +92,10 @@ class _EveryFourthGarbage:
 
 
 def test_unparseable_judgements_are_counted_in_the_report(tmp_path, monkeypatch):
-    import simlab.sweep.runner as runner
+    import simlab.sweep.executors.worker as worker  # one worker runs in this process and builds its backend here
 
     backend = RepairingBackend(_EveryFourthGarbage())
-    monkeypatch.setattr(runner, "build_backend", lambda spec, cache: backend)
+    monkeypatch.setattr(worker, "build_backend", lambda spec, cache: backend)
     (tmp_path / "experiments").mkdir()
     study = tmp_path / "experiments" / "flaky.yaml"
     study.write_text("study: flaky\nscenarios: [framing_finance]\nagents: {decider: [decider_respondent]}\nseeds: [1, 2]\n"

@@ -26,6 +26,8 @@ backend: {{kind: scripted}}
 """
 
 TIMINGS = {"runs": ("wall_s", "llm_s", "finished_at"), "llm_calls": ("latency_s",)}
+N_SEEDS = 30  # long enough that kills land between the writer's 2-second batches on a fast machine too
+N_RUNS = 3 * 2 * N_SEEDS
 KEYS = {"runs": "run_id", "turns": "run_id, turn_index", "llm_calls": "run_id, turn_index, attempt"}
 
 
@@ -56,11 +58,22 @@ def _done(store: Path) -> dict[str, tuple]:
     return {r[0]: r for r in _dump(store)["runs"]}
 
 
+def _wait_for_more_runs(store: Path, n: int, proc: subprocess.Popen, deadline: float) -> None:
+    """Poll the store until it holds more than `n` runs (or the process ends, or the deadline passes)."""
+    while time.perf_counter() < deadline and proc.poll() is None:
+        try:
+            if len(_done(store)) > n:
+                return
+        except duckdb.Error:  # the writer holds the file for a batch right now, or it is not created yet
+            pass
+        time.sleep(0.05)
+
+
 @pytest.mark.slow
 def test_kill_minus_nine_then_resume_gives_the_uninterrupted_store(tmp_path):
     study = tmp_path / "experiments" / "killed.yaml"
     study.parent.mkdir()
-    study.write_text(STUDY.format(seeds=", ".join(str(s) for s in range(1, 13))))
+    study.write_text(STUDY.format(seeds=", ".join(str(s) for s in range(1, N_SEEDS + 1))))
     reference = tmp_path / "reference.duckdb"
     t0 = time.perf_counter()
     assert _start(study, reference).wait(timeout=300) == 0
@@ -68,10 +81,15 @@ def test_kill_minus_nine_then_resume_gives_the_uninterrupted_store(tmp_path):
 
     store = tmp_path / "killed.duckdb"
     kills, partial = 0, []
-    for fraction in (0.4, 0.6, 0.85):  # of an uninterrupted run's wall time, startup included
+    # first kill right after a new batch is visible (so it falls between two stored batches whatever the
+    # machine's speed), then at fractions of an uninterrupted run's wall time, startup included
+    for fraction in (None, 0.6, 0.85):
         before = _done(store)
         proc = _start(study, store)
-        time.sleep(full_s * fraction)
+        if fraction is None:
+            _wait_for_more_runs(store, len(before), proc, deadline=time.perf_counter() + 2 * full_s)
+        else:
+            time.sleep(full_s * fraction)
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)  # the whole process group, like kill -9 of the job
             kills += 1
@@ -81,11 +99,11 @@ def test_kill_minus_nine_then_resume_gives_the_uninterrupted_store(tmp_path):
         assert set(before) <= set(after), "a finished run was lost"
         assert all(after[k] == v for k, v in before.items()), "a stored run changed"
     assert kills >= 2, "the study finished before it could be killed: make it longer"
-    assert any(0 < n < 3 * 2 * 12 for n in partial), f"no kill fell between two stored batches: {partial}"
+    assert any(0 < n < N_RUNS for n in partial), f"no kill fell between two stored batches: {partial}"
     resumed = _start(study, store)
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     final, ref = _dump(store), _dump(reference)
     for table in KEYS:
         assert final[table] == ref[table], f"{table} differs from the uninterrupted run"
-    assert len(ref["runs"]) == 3 * 2 * 12
+    assert len(ref["runs"]) == N_RUNS
