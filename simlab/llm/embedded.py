@@ -436,13 +436,8 @@ class EmbeddedBackend:
         written = int(lc.llama_state_seq_get_data(llm.ctx, buf, size, 0))
         if written == 0:
             return
-        self._drop(self._current)
-        self._saved[self._current] = _SavedState(llm.input_ids[: self._valid].copy(), buf, written)
-        self._saved_bytes += written
+        self._remember(self._current, llm.input_ids[: self._valid], buf, written)
         self._dirty = False
-        self.stats.state_saves += 1
-        while self._saved_bytes > self.session_cache_bytes and len(self._saved) > 1:
-            self._drop(next(iter(self._saved)))
 
     def _drop(self, name: str) -> None:
         old = self._saved.pop(name, None)
