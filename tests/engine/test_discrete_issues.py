@@ -105,7 +105,8 @@ def test_reply_schema_and_prompt_name_the_labels():
     assert '"food": "pizza" | "sushi" | "curry"' in text
 
 
-def test_scripted_negotiation_agrees_on_labels_and_scores_them_with_the_tables():
+def _scripted_session():
+    """The discrete scenario played to the end by two time-dependent agents through the scripted backend."""
     from simlab.engine.protocols.alternating import AlternatingOffers
     from simlab.llm.scripted import ScriptedBackend
 
@@ -118,6 +119,11 @@ def test_scripted_negotiation_agrees_on_labels_and_scores_them_with_the_tables()
     backend = ScriptedBackend()
     while not sess.done:
         sess.apply(backend.generate([sess.next_request()])[0])
+    return s, sess
+
+
+def test_scripted_negotiation_agrees_on_labels_and_scores_them_with_the_tables():
+    s, sess = _scripted_session()
     assert sess.outcome == "agreement"
     assert sess.agreement["food"] in ("pizza", "sushi", "curry") and sess.agreement["drink"] in ("wine", "beer")
     ua = utility_of(s, "host")
@@ -128,18 +134,7 @@ def test_scripted_negotiation_agrees_on_labels_and_scores_them_with_the_tables()
 
 
 def test_run_metrics_report_both_frontiers():
-    from simlab.engine.protocols.alternating import AlternatingOffers
-    from simlab.llm.scripted import ScriptedBackend
-
-    s = scenario()
-    profiles = {
-        "host": AgentProfile(id="h", role="host", strategy=StrategySpec(name="time_dependent", params={"e": 1.0})),
-        "guest": AgentProfile(id="g", role="guest", strategy=StrategySpec(name="time_dependent", params={"e": 2.0})),
-    }
-    sess = AlternatingOffers("d", s, profiles, np.random.default_rng(0))
-    backend = ScriptedBackend()
-    while not sess.done:
-        sess.apply(backend.generate([sess.next_request()])[0])
+    s, sess = _scripted_session()
     m = sess.metrics()
     ua, ub = utility_of(s, "host"), utility_of(s, "guest")
     reach = ReachableFrontier.from_utilities(ua, ub)
