@@ -2,11 +2,13 @@
 
     python bench/bench_learn.py                 # all three
     python bench/bench_learn.py --iql-steps 2000
+    python bench/bench_learn.py --iql-implementation simlab   # IQL with simlab's own losses (default: torchrl's)
 
 1. NegotiationEnv steps per second with scripted counterparts (four debtor types, lexicon detector on and off);
 2. the share of PPO training time spent inside the environment (target: under 20%), by timing env.step inside
    SB3's learn();
-3. IQL training time for 20,000 gradient steps (published hyper-parameters, batch 256, width 256) on this machine.
+3. IQL training time for 20,000 gradient steps (published hyper-parameters, batch 256, width 256) on this machine,
+   wall and CPU seconds, with the default implementation (torchrl's DiscreteIQLLoss) or `--iql-implementation`.
 Results are printed and written to bench/results/bench_learn.json.
 """
 from __future__ import annotations
@@ -68,27 +70,34 @@ def ppo_env_share(timesteps: int) -> dict[str, float]:
     return {"timesteps": timesteps, "train_s": total, "env_s": spent["env"], "env_share": spent["env"] / total}
 
 
-def iql_time(steps: int) -> dict[str, float]:
+def iql_time(steps: int, implementation: str) -> dict[str, float | str]:
     from simlab.learn.dataset import dataset_from_env
     from simlab.learn.env import NegotiationEnv
     from simlab.learn.iql import IQLConfig, train_iql
 
     data = dataset_from_env(NegotiationEnv(ENV), episodes=100, seed=0)
-    t0 = time.perf_counter()
-    train_iql(data, IQLConfig(steps=steps))
-    return {"steps": steps, "rows": len(data), "train_s": time.perf_counter() - t0}
+    config = IQLConfig(steps=steps, implementation=implementation)
+    t0, c0 = time.perf_counter(), time.process_time()
+    train_iql(data, config)
+    return {"steps": steps, "rows": len(data), "implementation": implementation,
+            "train_s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--ppo-steps", type=int, default=4096)
     ap.add_argument("--iql-steps", type=int, default=20_000)
+    ap.add_argument("--iql-implementation", choices=["torchrl", "simlab"], default=None,
+                    help="whose IQL losses (default: IQLConfig's, torchrl's DiscreteIQLLoss)")
     args = ap.parse_args()
+    from simlab.learn.iql import IQLConfig
+
+    implementation = args.iql_implementation or IQLConfig().implementation
     res = {
         "cpus": os.cpu_count(),
         "env_steps_per_s": {"lexicon": env_steps_per_s("lexicon"), "no_detector": env_steps_per_s(None)},
         "ppo": ppo_env_share(args.ppo_steps),
-        "iql": iql_time(args.iql_steps),
+        "iql": iql_time(args.iql_steps, implementation),
     }
     out = Path("bench/results")
     out.mkdir(parents=True, exist_ok=True)

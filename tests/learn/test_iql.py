@@ -1,4 +1,4 @@
-"""Discrete IQL against answers computed exactly, and on the rigged counterpart."""
+"""Discrete IQL against answers computed exactly, and on the rigged counterpart (torchrl's losses and simlab's)."""
 from __future__ import annotations
 
 import numpy as np
@@ -49,13 +49,14 @@ FAST = dict(discount=GAMMA, hidden=32, lr=3e-3, steps=1500, batch_size=128, poly
 
 
 @pytest.mark.slow
-def test_expectile_near_one_gives_the_optimal_greedy_policy():
+@pytest.mark.parametrize("implementation", ["torchrl", "simlab"])
+def test_expectile_near_one_gives_the_optimal_greedy_policy(implementation):
     P, R = _mdp()
     q_star = _q_star(P, R)
     gaps = np.sort(q_star, axis=1)
     assert (gaps[:, -1] - gaps[:, -2]).min() > 0.2  # the optimal action is unambiguous
     pi = np.full((S, A), 1.0 / A)
-    learner = train_iql(_logged(P, R, pi), IQLConfig(expectile=0.99, **FAST))
+    learner = train_iql(_logged(P, R, pi), IQLConfig(expectile=0.99, implementation=implementation, **FAST))
     q = learner.q(np.eye(S))
     np.testing.assert_array_equal(q.argmax(axis=1), q_star.argmax(axis=1))
     # its values are the optimal ones, not the (much lower) behaviour policy's
@@ -70,7 +71,7 @@ def test_expectile_one_half_recovers_the_behaviour_q_sarsa():
     pi = np.random.default_rng(1).dirichlet(np.ones(A), size=S) * 0.7 + 0.1  # a non-uniform behaviour policy
     pi /= pi.sum(axis=1, keepdims=True)
     q_beta = _q_behaviour(P, R, pi)
-    learner = train_iql(_logged(P, R, pi), IQLConfig(expectile=0.5, **FAST))
+    learner = train_iql(_logged(P, R, pi), IQLConfig(expectile=0.5, **FAST))  # the default implementation, torchrl
     q = learner.q(np.eye(S))
     assert np.abs(q - q_beta).max() < 0.1 * np.abs(q_beta).max()
     # it is the behaviour Q, not the optimal one
@@ -86,7 +87,7 @@ def test_iql_on_uniform_random_logs_picks_the_rigged_emotion(rigged_config):
     env = NegotiationEnv(rigged_config)
     data = dataset_from_env(env, episodes=80, seed=0)
     assert abs(np.mean(data.actions == env.emotions.index("sadness")) - 1 / 7) < 0.05  # the logs are uniform
-    learner = train_iql(data, IQLConfig(steps=1500, hidden=64))  # rewards rescaled by their SD (the default)
+    learner = train_iql(data, IQLConfig(steps=1500, hidden=64))  # torchrl's losses, rewards rescaled by their SD (defaults)
     shown = []
     for k in range(10):
         obs, _ = env.reset(seed=1000 + k)

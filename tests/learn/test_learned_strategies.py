@@ -1,6 +1,9 @@
 """The strategies that play chosen or learned selectors pass check_strategy; bad model inputs are one clear error."""
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import yaml
 
@@ -44,6 +47,35 @@ def test_train_iql_is_skipped_when_config_and_data_are_unchanged(iql_model):
     iql_model.write_text(yaml.safe_dump(cfg))
     changed = run_train(iql_model)
     assert not changed.skipped and changed.model_id != first.model_id
+
+
+def test_the_model_id_hashes_the_iql_implementation_and_only_training_needs_torchrl(iql_model, monkeypatch):
+    default = run_train(iql_model)  # torchrl's losses (the default)
+    cfg = yaml.safe_load(iql_model.read_text())
+    cfg["iql"]["implementation"] = "simlab"
+    iql_model.write_text(yaml.safe_dump(cfg))
+    ours = run_train(iql_model)
+    assert not ours.skipped and ours.model_id != default.model_id
+    cfg["iql"]["implementation"] = "torchrl"
+    iql_model.write_text(yaml.safe_dump(cfg))
+    monkeypatch.setitem(sys.modules, "torchrl", None)  # `import torchrl` now raises ImportError
+    again = run_train(iql_model)
+    assert again.skipped and again.model_id == default.model_id  # a trained model is found without torchrl
+    cfg["iql"]["seed"] = 1
+    iql_model.write_text(yaml.safe_dump(cfg))
+    with pytest.raises(ConfigError, match=r"needs torchrl.*pip install -e '\.\[learn\]' \(or `make install`\)"):
+        run_train(iql_model)
+
+
+@pytest.mark.slow  # a CLI subprocess, about 6 s
+def test_without_torchrl_simlab_train_iql_is_one_line(iql_model):
+    """The CLI as a user runs it, with torchrl unimportable: one line on stderr, exit 2, no traceback."""
+    code = ("import sys; sys.modules['torchrl'] = None; from simlab.cli import main; "
+            f"sys.argv = ['simlab', 'train', 'iql', {str(iql_model)!r}]; main()")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "pip install -e '.[learn]'" in r.stderr and "implementation: simlab" in r.stderr
 
 
 def test_iql_selector_passes_check_strategy(iql_model):
