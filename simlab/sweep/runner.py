@@ -23,7 +23,7 @@ from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
 from simlab.store.store import DEFAULT_STORE, RunRecord, RunStore, writer_lock
 from simlab.sweep.execute import DEFAULT_CACHE, make_session
-from simlab.sweep.executors import EXECUTORS, iter_records
+from simlab.sweep.executors import EXECUTORS, iter_records, prepare
 from simlab.engine.cases import case_error
 from simlab.sweep.expand import expand_study
 from simlab.sweep.gate import require_valid
@@ -120,6 +120,7 @@ def _run_locked(
     result = StudyResult(study.study, len(specs), len(specs) - len(todo), 0, 0, 0.0)
     if not todo:
         return result
+    prepare(executor, min(workers, len(todo)) if workers else workers)  # workers' imports overlap the preflight
     preflight(todo)
     buffer: list[RunRecord] = []
     last_write = time.perf_counter()

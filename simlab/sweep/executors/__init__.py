@@ -28,7 +28,19 @@ from simlab.errors import ConfigError
 from simlab.store.store import RunRecord
 from simlab.sweep.executors.base import EXECUTORS, WorkerLost, lost_message, partition
 
-__all__ = ["EXECUTORS", "WorkerLost", "iter_records", "lost_message", "partition", "stream_records"]
+__all__ = ["EXECUTORS", "WorkerLost", "iter_records", "lost_message", "partition", "prepare", "stream_records"]
+
+
+def prepare(executor: str, workers: int | None) -> None:
+    """Start what the executor's workers need before the driver's preflight, so the two overlap.
+
+    ``local`` with several workers starts the fork server that imports the worker's
+    modules once (`simlab.sweep.executors.local.start_workers_early`); it returns at once.
+    """
+    if executor == "local" and workers is not None and workers > 1:
+        from simlab.sweep.executors.local import start_workers_early
+
+        start_workers_early(workers)
 
 
 def stream_records(

@@ -1,4 +1,12 @@
-"""The local executor: this process, or N spawned worker processes that stream each finished run back.
+"""The local executor: this process, or N worker processes that stream each finished run back.
+
+Worker processes are forked from a multiprocessing fork server that has
+imported the worker, every strategy and pgmpy once (`preload`); `start_workers_early`
+starts that server before the driver's preflight, so the imports run on the other
+core while the preflight runs, instead of once more in every worker after it.
+A worker takes the driver's environment variables and working directory at the
+moment it starts, as a spawned process would (the server's are those of the
+moment it started).
 
 Each worker process gets one part of the specs (`partition`), builds its
 backend once and sends every finished run's record down its own pipe the moment the
@@ -10,6 +18,8 @@ yielded, and then `WorkerLost` names the worker and how to resume.
 from __future__ import annotations
 
 import multiprocessing as mp
+import multiprocessing.forkserver
+import os
 import signal
 from multiprocessing.connection import wait as wait_for
 from pathlib import Path
@@ -28,10 +38,33 @@ def _portable(exc: BaseException) -> tuple[str, Any]:
     return ("other", f"{type(exc).__name__}: {exc}")
 
 
-def _worker(index: int, specs: list[RunSpec], backend_data: dict[str, Any], cache: str | None, population: int, out: Any) -> None:
+PRELOAD = "simlab.sweep.executors.preload"
+
+
+def _context() -> Any:
+    """The fork-server context whose server imports `PRELOAD` before it forks any worker."""
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload([PRELOAD])
+    return ctx
+
+
+def start_workers_early(workers: int) -> None:
+    """Start the fork server (and its imports) now, if `workers` processes will be needed; returns at once."""
+    if workers > 1:
+        _context()
+        multiprocessing.forkserver.ensure_running()
+
+
+def _worker(index: int, specs: list[RunSpec], backend_data: dict[str, Any], cache: str | None, population: int, out: Any,
+            environ: dict[str, str] | None = None, cwd: str | None = None) -> None:
     """Process body: run the part, one message on its own pipe per finished run, then 'done' (or 'error' and why)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's to handle; it stops the workers
     try:
+        if environ is not None:  # the driver's, now (the fork server's are from when it started)
+            os.environ.clear()
+            os.environ.update(environ)
+        if cwd is not None:
+            os.chdir(cwd)
         for record in run_part(specs, backend_data, cache, population):
             out.send(("run", index, record))
     except Exception as exc:  # noqa: BLE001 - not hidden: sent to the driver, which raises it after the others finish
@@ -64,7 +97,8 @@ def stream_local(
             yield 0, record
         return
     parts = partition(specs, workers)
-    ctx = mp.get_context("spawn")
+    ctx = _context()
+    environ, cwd = dict(os.environ), os.getcwd()
     procs, readers = [], {}
     unfinished = {i: {s.run_id for s in part} for i, part in enumerate(parts)}
     finished = {i: 0 for i in range(len(parts))}
@@ -76,7 +110,7 @@ def stream_local(
             # one pipe per worker, not one shared queue: a worker killed while writing to a shared
             # queue would die holding its write lock and block every other worker for good
             read, write = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_worker, args=(i, part, backend_data, cache, population, write),
+            proc = ctx.Process(target=_worker, args=(i, part, backend_data, cache, population, write, environ, cwd),
                                daemon=True, name=f"simlab-worker-{i}")
             proc.start()
             write.close()  # the worker holds the only write end, so its exit is an end-of-file here
