@@ -120,8 +120,12 @@ def _run_locked(
     result = StudyResult(study.study, len(specs), len(specs) - len(todo), 0, 0, 0.0)
     if not todo:
         return result
-    prepare(executor, min(workers, len(todo)) if workers else workers)  # workers' imports overlap the preflight
-    preflight(todo)
+    release = prepare(executor, min(workers, len(todo)) if workers else workers, address)  # overlaps the preflight
+    try:
+        preflight(todo)
+    except BaseException:
+        release()
+        raise
     buffer: list[RunRecord] = []
     last_write = time.perf_counter()
     finished = 0

@@ -21,7 +21,7 @@ from its own seed, so every executor writes the same runs, outcomes and turns.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from simlab.engine.spec import RunSpec
 from simlab.errors import ConfigError
@@ -31,16 +31,25 @@ from simlab.sweep.executors.base import EXECUTORS, WorkerLost, lost_message, par
 __all__ = ["EXECUTORS", "WorkerLost", "iter_records", "lost_message", "partition", "prepare", "stream_records"]
 
 
-def prepare(executor: str, workers: int | None) -> None:
+def prepare(executor: str, workers: int | None, address: str | None = None) -> Callable[[], None]:
     """Start what the executor's workers need before the driver's preflight, so the two overlap.
 
     ``local`` with several workers starts the fork server that imports the worker's
-    modules once (`simlab.sweep.executors.local.start_workers_early`); it returns at once.
+    modules once (`simlab.sweep.executors.local.start_workers_early`); ``ray`` joins
+    the cluster and starts one import task per worker (`ray_cluster.warm_up`). Both
+    return at once. Returns what to call if the study stops before its runs start
+    (it shuts down a Ray cluster that `prepare` started).
     """
     if executor == "local" and workers is not None and workers > 1:
         from simlab.sweep.executors.local import start_workers_early
 
         start_workers_early(workers)
+    if executor == "ray":
+        from simlab.sweep.executors.ray_cluster import release, warm_up
+
+        warm_up(workers, address)
+        return release
+    return lambda: None
 
 
 def stream_records(

@@ -107,6 +107,40 @@ def connect(ray: Any, address: str | None) -> bool:
     return True
 
 
+_owned = False
+"""This process started (through `warm_up`) the cluster it is connected to, so `stream_ray` shuts it down."""
+
+
+def _import_worker_modules() -> None:
+    """A warm-up task: import what a worker needs, so the study's tasks start in a worker that has it."""
+    import simlab.sweep.executors.preload  # noqa: F401
+
+
+def warm_up(workers: int | None, address: str | None) -> None:
+    """Join (or start) the cluster now and start one import task per worker, without waiting for them.
+
+    Called before the driver's preflight, so the workers' processes start and import
+    simlab while the preflight runs; Ray hands the study's tasks to those processes.
+    """
+    global _owned
+    ray = import_ray()
+    _owned = connect(ray, address) or _owned
+    n = workers if workers is not None else max(1, int(ray.cluster_resources().get("CPU", 1)))
+    remote = ray.remote(num_cpus=1, max_retries=0)(_import_worker_modules)
+    for _ in range(n):
+        remote.remote()
+
+
+def release() -> None:
+    """Shut down the cluster `warm_up` started, if the study stops before `stream_ray` took it over."""
+    global _owned
+    if _owned:
+        import ray
+
+        ray.shutdown()
+        _owned = False
+
+
 def _task(specs: list[RunSpec], backend_data: dict[str, Any], cache: str | None, population: int) -> Iterator[RunRecord]:
     """One Ray worker: its part's records, yielded as the runs finish."""
     yield from run_part(specs, backend_data, cache, population)
@@ -128,7 +162,8 @@ def stream_ray(
     ray = import_ray()
     if not specs:
         return
-    started = connect(ray, address)
+    global _owned
+    started, _owned = connect(ray, address) or _owned, False
     try:
         if workers is None:
             workers = max(1, int(ray.cluster_resources().get("CPU", 1)))
