@@ -24,14 +24,7 @@ def clean_text(text: str) -> tuple[str, bool]:
 
 def _walk(value: Any, schema: dict[str, Any] | None, path: str, notes: list[str]) -> Any:
     if isinstance(value, str):
-        out, changed = clean_text(value)
-        if changed:
-            notes.append(f"{path or 'reply'}: invalid characters replaced")
-        limit = (schema or {}).get("maxLength")
-        if isinstance(limit, int) and len(out) > limit:
-            notes.append(f"{path or 'reply'}: clipped from {len(out)} to {limit} characters")
-            out = out[:limit]
-        return out
+        return _walk_str(value, schema, path, notes)
     if isinstance(value, dict):
         props = (schema or {}).get("properties") or {}
         extra = (schema or {}).get("additionalProperties")
@@ -41,12 +34,35 @@ def _walk(value: Any, schema: dict[str, Any] | None, path: str, notes: list[str]
             if changed:
                 notes.append(f"{path}.{key}: invalid characters in the key replaced")
             sub = props.get(key, extra if isinstance(extra, dict) else None)
-            out_d[key] = _walk(v, sub, f"{path}.{key}" if path else key, notes)
+            if isinstance(v, str):  # the common case: a string value, its path only spelt out for a note
+                out_d[key] = _walk_str(v, sub, None, notes, path, key)
+            elif isinstance(v, (dict, list)):
+                out_d[key] = _walk(v, sub, f"{path}.{key}" if path else key, notes)
+            else:  # numbers, booleans, None: kept as they are
+                out_d[key] = v
         return out_d
     if isinstance(value, list):
         item = (schema or {}).get("items")
         return [_walk(v, item if isinstance(item, dict) else None, f"{path}[{i}]", notes) for i, v in enumerate(value)]
     return value
+
+
+def _walk_str(
+    value: str, schema: dict[str, Any] | None, path: str | None, notes: list[str], parent: str = "", key: Any = None
+) -> str:
+    """A string made storable; `path` (or, when None, ``parent.key``) names it in a note."""
+    out, changed = clean_text(value)
+    if changed:
+        if path is None:
+            path = f"{parent}.{key}" if parent else key
+        notes.append(f"{path or 'reply'}: invalid characters replaced")
+    limit = (schema or {}).get("maxLength")
+    if isinstance(limit, int) and len(out) > limit:
+        if path is None:
+            path = f"{parent}.{key}" if parent else key
+        notes.append(f"{path or 'reply'}: clipped from {len(out)} to {limit} characters")
+        out = out[:limit]
+    return out
 
 
 def sanitize_reply(value: Any, schema: dict[str, Any] | None) -> tuple[Any, list[str]]:

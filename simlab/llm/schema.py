@@ -63,6 +63,37 @@ def _type_check(typ: str) -> Check:
     return lambda v: isinstance(v, types)
 
 
+def _all_of(checks: list[Check]) -> Check:
+    """A check passing when every one of `checks` passes, tried in order (like ``all``, without a generator per call)."""
+    if not checks:
+        return lambda v: True
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:
+        first, second = checks
+        return lambda v: first(v) and second(v)
+
+    def every(v: Any) -> bool:
+        for c in checks:
+            if not c(v):
+                return False
+        return True
+
+    return every
+
+
+def _enum_check(allowed: list[Any]) -> Check:
+    """Type-strict enum membership: True is not 1, 1.0 is 1, "1" is not 1."""
+
+    def generic(v: Any) -> bool:
+        return any(v == a and type(v) is type(a) or (_is_number(v) and _is_number(a) and v == a) for a in allowed)
+
+    # a plain str matches exactly the allowed values of type str (the generic test's only true case for it),
+    # so it is answered by one set lookup: enums of labels are checked on every turn
+    strings = frozenset(a for a in allowed if type(a) is str)
+    return lambda v: v in strings if type(v) is str else generic(v)
+
+
 def _compile(schema: dict[str, Any]) -> Check:
     if not isinstance(schema, dict):
         raise UnsupportedSchema(f"a JSON schema must be an object, not {type(schema).__name__}")
@@ -80,10 +111,7 @@ def _compile(schema: dict[str, Any]) -> Check:
         subs = [_compile(s) for s in schema["anyOf"]]
         checks.append(lambda v: any(c(v) for c in subs))
     if "enum" in schema:
-        allowed = list(schema["enum"])
-        # type-strict: True is not 1, 1.0 is not "1"
-        checks.append(lambda v: any(v == a and type(v) is type(a) or (_is_number(v) and _is_number(a) and v == a)
-                                    for a in allowed))
+        checks.append(_enum_check(list(schema["enum"])))
     if "const" in schema:
         const = schema["const"]
         checks.append(lambda v: v == const and (type(v) is type(const) or (_is_number(v) and _is_number(const))))
@@ -97,7 +125,10 @@ def _compile(schema: dict[str, Any]) -> Check:
                 return True
             if isinstance(v, float) and not math.isfinite(v):
                 return False
-            return all(op(v, b) for b, op in bounds)
+            for b, op in bounds:
+                if not op(v, b):
+                    return False
+            return True
 
         checks.append(in_bounds)
     lo_len, hi_len = schema.get("minLength"), schema.get("maxLength")
@@ -120,8 +151,9 @@ def _compile(schema: dict[str, Any]) -> Check:
         def obj(v: Any) -> bool:
             if not isinstance(v, dict):
                 return True
-            if any(k not in v for k in required):
-                return False
+            for k in required:
+                if k not in v:
+                    return False
             for k, x in v.items():
                 c = props.get(k)
                 if c is not None:
@@ -139,7 +171,7 @@ def _compile(schema: dict[str, Any]) -> Check:
     if lo_items is not None or hi_items is not None:
         checks.append(lambda v: not isinstance(v, list) or ((lo_items is None or len(v) >= lo_items)
                                                            and (hi_items is None or len(v) <= hi_items)))
-    return lambda v: all(c(v) for c in checks)
+    return _all_of(checks)
 
 
 def compile_schema(schema: dict[str, Any]) -> Check:
@@ -160,7 +192,7 @@ def compile_schema(schema: dict[str, Any]) -> Check:
 
 def validate_against_schema(value: Any, schema: dict[str, Any]) -> bool:
     """True when `value` satisfies `schema` (the keywords listed in the module docstring)."""
-    return compile_schema(schema)(value)
+    return bool(compile_schema(schema)(value))
 
 
 def string_limits(schema: dict[str, Any]) -> dict[str, int]:
