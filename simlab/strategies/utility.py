@@ -9,6 +9,9 @@ scalar fast path over plain-Python copies of the arrays, made once per
 instance; it performs the same floating-point operations in the same order as
 the array code (the weighted sum is still numpy's ``(1, k) @ (k,)`` product), so
 results are bit-identical, only without most of the per-call array overhead.
+`undiscounted` also remembers the utility of each offer it has scored (a
+strategy holding its offer for many rounds, both roles scoring every offer of
+the transcript), with the rule that keeps a remembered value the recomputed one.
 
 `utility_of(scenario, role)` builds a role's function from the scenario's
 configuration (config is pydantic only; the numeric object lives here, below the
@@ -17,6 +20,7 @@ strategies that reason over it and the engine that scores outcomes with it).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -155,10 +159,38 @@ class UtilityFunction:
     def __call__(self, offer: Offer, round_: int = 1) -> float:
         return float(self.evaluate(self.to_array(offer)[None, :], round_)[0])
 
+    @cached_property
+    def _memo(self) -> dict[tuple[Any, ...], float]:
+        """Issue values (in `issues` order) -> `undiscounted`, for offers seen before (a strategy holding an offer,
+        both roles scoring each turn's offer)."""
+        return {}
+
     def undiscounted(self, offer: Offer) -> float:
-        """Utility of `offer` without discount (same value as ``evaluate(to_array(offer)[None, :], 1)[0]``)."""
+        """Utility of `offer` without discount (same value as ``evaluate(to_array(offer)[None, :], 1)[0]``).
+
+        Remembered per offer: values equal as Python numbers give the same float, so a remembered
+        result is the one computing it again would give. Only non-zero finite results are kept,
+        because the one difference equal values can make is the sign of an all-zero sum
+        (``-0.0 == 0.0``).
+        """
         if self._discrete:
             return float(self.evaluate(self.to_array(offer)[None, :], 1)[0])
+        try:
+            key = tuple(map(offer.__getitem__, self.issues))
+            hit = self._memo.get(key)
+        except (TypeError, AttributeError):  # an unhashable value or not a mapping: computed (and refused) below
+            key = hit = None
+        if hit is not None:
+            return hit
+        u = self._undiscounted(offer)
+        if key is not None and u != 0.0 and math.isfinite(u):
+            memo = self._memo
+            if len(memo) >= 4096:
+                memo.clear()
+            memo[key] = u
+        return u
+
+    def _undiscounted(self, offer: Offer) -> float:
         norm = []
         for name, lo, span, inc in self._scalar[0]:
             x = (float(offer[name]) - lo) / span
