@@ -27,7 +27,7 @@ import numpy as np
 from simlab.config.models import AgentProfile, Scenario
 from simlab.emotion.labels import DEFAULT_SPACE
 from simlab.engine import prompts
-from simlab.engine.ethics import EthicsChecker
+from simlab.engine.ethics import ethics_checker
 from simlab.engine.outcome import ParetoFrontier, ReachableFrontier, evaluate_metric
 from simlab.engine.protocols.base import SessionBase, session_kwargs, to_json
 from simlab.engine.turn_schema import ACTIONS, reply_fields, turn_schema
@@ -135,7 +135,7 @@ class AlternatingOffers(SessionBase):
         self._prefers_high = {r: {n: p == "high" for n, p in u.prefer.items()} for r, u in scenario.utilities.items()}
         self.schema = turn_schema(self.issues, emotions, choices=self.discrete_values)
         self._schemas: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.ethics = EthicsChecker(scenario.ethics)
+        self.ethics = ethics_checker(scenario.ethics)
         self.units = prompts.units(scenario)
         self._prompts = prompts.PromptBuilder(scenario, self.facts, emotions)
         self._last_offer_turn: dict[str, dict[str, Any]] = {}  # role -> its latest turn with action "offer"
