@@ -89,7 +89,11 @@ class NegotiationModel(mesa.Model):
 
     def step(self) -> None:
         """Advance every active session by one turn; finished ones move to `just_finished`."""
-        speakers = self.agents.select(lambda a: a.is_speaking).shuffle()
+        # Mesa's ``agents.select(...).shuffle()`` order, without building two AgentSets (weak-key dicts) per
+        # step: the same agents in the same order, shuffled by the same generator (random.shuffle's swaps
+        # depend only on the list's length and the generator's state)
+        speakers = [a for a in self.agents if a.is_speaking]
+        self.random.shuffle(speakers)
         asking, requests = [], []
         for agent in speakers:
             try:

@@ -18,6 +18,7 @@ row per model call (`record_calls`), `fail`, and the `turns` table rows.
 from __future__ import annotations
 
 import json
+import operator
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
@@ -75,6 +76,7 @@ def session_kwargs(spec: "RunSpec") -> dict[str, Any]:
 
 _CALL_FIELDS = ("attempt", "model", "is_llm", "prompt_tokens", "prompt_tokens_evaluated", "completion_tokens",
                 "latency_s", "cache_hit", "sanitized")
+_call_values = operator.attrgetter(*_CALL_FIELDS)  # a response's values of _CALL_FIELDS, in order
 
 
 def record_calls(calls: list[dict[str, Any]], run_id: str, turn_index: int, response: "ChatResponse") -> None:
@@ -87,7 +89,7 @@ def record_calls(calls: list[dict[str, Any]], run_id: str, turn_index: int, resp
         row["parse_failed"] = a.get("parse_failed", False) or a.get("parsed") is None
         calls.append(row)
     row = {"run_id": run_id, "turn_index": turn_index}
-    row.update({k: getattr(response, k) for k in _CALL_FIELDS})
+    row.update(zip(_CALL_FIELDS, _call_values(response)))
     row["parse_failed"] = response.parse_failed or response.parsed is None
     calls.append(row)
 
