@@ -19,6 +19,9 @@ from simlab.llm.schema import validate_against_schema
 from simlab.llm.templates import realise
 
 
+_ENCODER = json.JSONEncoder(sort_keys=True)
+
+
 class ScriptedBackend:
     """Returns the fallback move of each request as JSON; no model involved."""
 
@@ -41,7 +44,7 @@ class ScriptedBackend:
                     props = req.json_schema.get("properties") or {}
                     move = {k: v for k, v in move.items() if k in props}
                 move = sanitize_reply(move, req.json_schema)[0]  # a long template is clipped to maxLength
-                text = json.dumps(move, sort_keys=True)
+                text = _ENCODER.encode(move)  # == json.dumps(move, sort_keys=True), without building an encoder per reply
                 # the move is already a dict: check it against the schema without re-parsing the text
                 parsed = move if validate_against_schema(move, req.json_schema) else None
             else:

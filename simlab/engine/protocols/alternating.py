@@ -229,23 +229,33 @@ class AlternatingOffers(SessionBase):
         less than its deal floor. An LLM's offer is rounded to the nearest value.
         """
         up = self._prefers_high.get(role, {}) if (favour and role is not None) else {}
+        discrete = self.discrete_values
         out: Offer = {}
         # the proposer's own ranges when it has them (utilities.ROLE.ranges), else the issues'
         for name, lo, hi, integer in (self._role_specs[role] if role in self._role_specs else self._issue_specs):
             raw = offer.get(name, lo)
-            if name in self.discrete_values:
-                out[name] = _label_of(raw, self.discrete_values[name])  # type: ignore[assignment]
+            if name in discrete:
+                out[name] = _label_of(raw, discrete[name])  # type: ignore[assignment]
                 continue
-            v = float(raw) if isinstance(raw, (int, float)) and math.isfinite(float(raw)) else lo
-            v = min(max(v, lo), hi)
-            step = 1.0 if integer else 1e-4
+            v = float(raw) if isinstance(raw, (int, float)) else lo
+            if not math.isfinite(v):
+                v = lo
+            # min(max(v, lo), hi), spelt out (the same picks: max keeps v unless lo > v, min keeps it unless hi < it)
+            if lo > v:
+                v = lo
+            if hi < v:
+                v = hi
             r = float(round(v)) if integer else round(v, 4)
             if name in up:
                 if up[name] and r < v:
-                    r = r + step if integer else round(r + step, 4)
+                    r = r + 1.0 if integer else round(r + 1e-4, 4)
                 elif not up[name] and r > v:
-                    r = r - step if integer else round(r - step, 4)
-            out[name] = min(max(r, lo), hi)
+                    r = r - 1.0 if integer else round(r - 1e-4, 4)
+            if lo > r:
+                r = lo
+            if hi < r:
+                r = hi
+            out[name] = r
         return out
 
     def schema_for(self, decision: Decision, role: str | None = None) -> dict[str, Any]:
