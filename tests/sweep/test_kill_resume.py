@@ -26,7 +26,7 @@ backend: {{kind: scripted}}
 """
 
 TIMINGS = {"runs": ("wall_s", "llm_s", "finished_at"), "llm_calls": ("latency_s",)}
-N_SEEDS = 30  # long enough that kills land between the writer's 2-second batches on a fast machine too
+N_SEEDS = 150  # long enough that kills land between the writer's 2-second batches on a fast machine too (30 was not, once the engine got faster)
 N_RUNS = 3 * 2 * N_SEEDS
 KEYS = {"runs": "run_id", "turns": "run_id, turn_index", "llm_calls": "run_id, turn_index, attempt"}
 
