@@ -3,6 +3,7 @@
     python experiments/emodistill.py --backend scripted            # minutes (published step counts)
     python experiments/emodistill.py --backend scripted --fast     # a smoke run: 1,000 IQL steps, 3,000 PPO steps
     python experiments/emodistill.py --backend embedded --slice 4  # the embedded model on a small slice of cases
+    python experiments/emodistill.py --fast --slice 2 --iql-steps 200 --out /tmp/ed   # seconds; outputs under /tmp/ed
 
 Steps (each skipped when already done: stored runs by run id, models by model id):
 1. ``emodistill_collect.yaml``: an exploring creditor (uniform emotions, propensities logged) x four debtor
@@ -20,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -108,9 +110,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", default="scripted", help="backend of both studies (scripted, embedded, ...)")
     ap.add_argument("--fast", action="store_true", help="1,000 IQL steps and 3,000 PPO steps (a smoke run)")
     ap.add_argument("--slice", type=int, default=0, help="use only N training and N evaluation cases")
-    ap.add_argument("--store", type=Path, default=ROOT / "runs" / "emodistill.duckdb")
+    ap.add_argument("--out", type=Path, default=ROOT,
+                    help="folder for runs/, datasets/, models/ and reports/ (default: the repository)")
+    ap.add_argument("--store", type=Path, default=None, help="run store (default: OUT/runs/emodistill.duckdb)")
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--iql-steps", type=int, default=None, help="IQL gradient steps (default 20,000; 1,000 with --fast)")
     args = ap.parse_args(argv)
+    base = args.out.resolve()
+    if args.store is None:
+        args.store = base / "runs" / "emodistill.duckdb"
+    args.store = args.store.resolve()
+    base.mkdir(parents=True, exist_ok=True)
+    os.chdir(base)  # the agents name their models as models/emodistill-* (relative): the ones trained here
 
     from simlab.learn.dataset import build_dataset, load_dataset, write_dataset
     from simlab.learn.ope import evaluate_offline
@@ -118,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
     from simlab.sweep.runner import run_study
 
     t0 = time.perf_counter()
-    work = ROOT / "runs" / "emodistill-configs"
+    work = base / "runs" / "emodistill-configs"
     work.mkdir(parents=True, exist_ok=True)
     backend = {"kind": args.backend}
     collect_changes: dict = {"backend": backend}
@@ -127,13 +138,14 @@ def main(argv: list[str] | None = None) -> int:
         collect_changes["seeds"] = list(range(args.slice))
         eval_changes["seeds"] = list(range(80, 80 + args.slice))
     collect = _derived("emodistill_collect.yaml", work, **collect_changes)
-    iql_changes = {"iql": {"steps": 1000}} if args.fast else {}
+    iql_steps = args.iql_steps or (1000 if args.fast else None)
+    iql_changes = {"iql": {"steps": iql_steps}} if iql_steps else {}
     ppo_changes = {"rl": {"timesteps": 3000}} if args.fast else {}
-    dataset = ROOT / "datasets" / "emodistill-collect.parquet"
-    iql_cfg = _derived("train/emodistill_iql.yaml", work, dataset=str(dataset), out=str(ROOT / "models"), **iql_changes)
-    transfer_cfg = _derived("train/emodistill_iql_transfer.yaml", work, dataset=str(dataset), out=str(ROOT / "models"),
+    dataset = base / "datasets" / "emodistill-collect.parquet"
+    iql_cfg = _derived("train/emodistill_iql.yaml", work, dataset=str(dataset), out=str(base / "models"), **iql_changes)
+    transfer_cfg = _derived("train/emodistill_iql_transfer.yaml", work, dataset=str(dataset), out=str(base / "models"),
                             **iql_changes)
-    ppo_cfg = _derived("train/emodistill_ppo.yaml", work, out=str(ROOT / "models"), **ppo_changes)
+    ppo_cfg = _derived("train/emodistill_ppo.yaml", work, out=str(base / "models"), **ppo_changes)
     evaluate = _derived("emodistill.yaml", work, **eval_changes)
 
     print("1/6 collecting logged negotiations ...", flush=True)
@@ -181,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         b = online_value(trained[key].folder, UNSEEN, eval_seeds)["utility"]
         transfer.append(f"| {label} | {_fmt(*a)} | {_fmt(*b)} |")
 
-    out = ROOT / "reports" / "emodistill"
+    out = base / "reports" / "emodistill"
     out.mkdir(parents=True, exist_ok=True)
     wall = time.perf_counter() - t0
     text = f"""# EmoDistill pipeline: IQL emotion selection on the debt case bank
@@ -206,10 +218,10 @@ Mean creditor utility (95% CI) of the IQL selector on cases 81-100, by the debto
 
 ## How it was made
 
-`python experiments/emodistill.py --backend {args.backend}{' --fast' if args.fast else ''}` ({wall:.0f} s):
+`python experiments/emodistill.py --backend {args.backend}{' --fast' if args.fast else ''}{f' --slice {args.slice}' if args.slice else ''}{f' --iql-steps {args.iql_steps}' if args.iql_steps else ''}` ({wall:.0f} s):
 collection study `emodistill-collect` (exploring creditor, cases 1-80), dataset of {len(rows)} decisions,
 IQL `{trained['iql'].folder.name}` (expectile 0.7, beta 3, discount 0.99, width 256, lr 3e-4,
-{'1,000' if args.fast else '20,000'} steps), PPO `{trained['ppo'].folder.name}`, evaluation study `emodistill`.
+{iql_steps or 20_000:,} steps), PPO `{trained['ppo'].folder.name}`, evaluation study `emodistill`.
 The debtor types respond to the emotions shown by the simulation's set (not estimated) factors of
 `simlab.strategies.debtor.EMOTION_RESPONSE`, so the learned selectors exploit a known ground truth. The
 scripted backend words the moves from templates (it is not an LLM).
