@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
     names = {"pdwis": "per-decision WIS (logged, cases 1-80)", "dr": "doubly robust (logged)", "fqe": "fitted-Q evaluation (logged)"}
     for key, label in names.items():
         e = ope[key]
-        ope_lines.append(f"| {label} | {_fmt(e['estimate'], e['ci_low'], e['ci_high'])} |")
+        shown = f"not reliable: {e['why_unreliable']}" if e["why_unreliable"] else _fmt(e["estimate"], e["ci_low"], e["ci_high"])
+        ope_lines.append(f"| {label} | {shown} |")
     ope_lines.append(f"| online, training cases (measured) | {_fmt(*train_online['return'])} |")
     ope_lines.append(f"| online, held-out cases 81-100 (measured) | {_fmt(*online['return'])} |")
     ope_lines.append(f"\nEffective sample size of the episode weights: {ope['ess']:.1f} of {ope['n_episodes']} logged episodes.")

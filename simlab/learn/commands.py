@@ -184,7 +184,10 @@ def ope_cmd(
     for key, label in names.items():
         if key in res:
             e = res[key]
-            table.add_row(label, f"{e['estimate']:.3f}", f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}]")
+            if e.get("why_unreliable"):
+                table.add_row(label, "not reliable", e["why_unreliable"])
+            else:
+                table.add_row(label, f"{e['estimate']:.3f}", f"[{e['ci_low']:.3f}, {e['ci_high']:.3f}]")
         elif key in ("pdwis", "dr"):
             table.add_row(label, "not computed", res["why_no_is"] or "")
     console.print(table)

@@ -14,6 +14,13 @@ logged by another policy mu, without running pi:
   regressions of r + gamma (1 - done) sum_a pi(a|s') Q-hat(s', a) on features
   one-hot(action) x [observation, 1]; the value is the mean of V-hat(s_0).
 
+An estimate outside the values any policy can have on the logged data
+(`value_bounds`: at most the longest episode's number of decisions, each reward
+within the logged range) is kept but marked with ``why_unreliable`` (a linear
+FQE that diverged on too few decisions for its features; the DR estimate
+built on such an FQE is marked too, in or out of bounds, since it then cancels
+huge terms), so a report shows why instead of the number.
+
 Each comes with a percentile bootstrap CI over episodes (`n_boot` resamples,
 numpy generator of `seed`) and the effective sample size of the full-episode
 importance weights, (sum w)^2 / sum w^2 (Kong 1992). IS and DR need every
@@ -169,12 +176,39 @@ def _subset(data: Dataset, rows: np.ndarray) -> Dataset:
     )
 
 
+def value_bounds(data: Dataset, gamma: float = 1.0) -> tuple[float, float]:
+    """The range every policy's value lies in, given the logged rewards and episode lengths.
+
+    An episode has at most T decisions (the longest logged one) and each reward lies in the logged
+    [r_min, r_max], so a return lies in [min(0, H r_min), max(0, H r_max)], H = sum_{t<T} gamma^t
+    (0 for the steps of an episode that has already ended).
+    """
+    T = max(len(ix) for ix in data.episodes())
+    horizon = float(np.sum(gamma ** np.arange(T)))
+    r_min, r_max = float(np.min(data.rewards)), float(np.max(data.rewards))
+    return min(0.0, horizon * r_min), max(0.0, horizon * r_max)
+
+
+def _unreliable(key: str, estimate: float, bounds: tuple[float, float], data: Dataset, n_actions: int) -> str | None:
+    lo, hi = bounds
+    tol = 1e-9 * max(1.0, abs(lo), abs(hi))
+    if np.isfinite(estimate) and lo - tol <= estimate <= hi + tol:
+        return None
+    n_features = n_actions * (data.obs.shape[1] + 1)
+    why = {"fqe": f"the linear fitted-Q regression diverged ({len(data)} logged decisions for {n_features} features)",
+           "dr": "its model term is the fitted-Q estimate, which diverged",
+           "pdwis": "the importance weights are degenerate"}[key]
+    return (f"{estimate:.4g} lies outside [{lo:.3g}, {hi:.3g}], the values any policy can have on these data; "
+            f"{why}: log more episodes")
+
+
 def evaluate_offline(data: Dataset, policy: PolicyFn, gamma: float = 1.0, n_boot: int = 200, seed: int = 0,
                      level: float = 0.95, fqe_iterations: int = 60) -> dict[str, Any]:
     """Point estimates, bootstrap CIs and ESS of `policy`'s value from `data`.
 
-    Returns {"pdwis"|"dr"|"fqe": {"estimate", "ci_low", "ci_high"}, "ess", "n_episodes", "is": bool,
-    "why_no_is": reason or None}.
+    Returns {"pdwis"|"dr"|"fqe": {"estimate", "ci_low", "ci_high", "why_unreliable"}, "ess", "n_episodes",
+    "is": bool, "why_no_is": reason or None, "bounds": (low, high)}; ``why_unreliable`` is None unless
+    the estimate lies outside `value_bounds`.
     """
     with_is = bool(data.has_propensity.all())
     why = None if with_is else (
@@ -198,7 +232,15 @@ def evaluate_offline(data: Dataset, policy: PolicyFn, gamma: float = 1.0, n_boot
             boots[k].append(est[k])
     out: dict[str, Any] = {"n_episodes": len(index), "n_decisions": len(data), "is": with_is, "why_no_is": why,
                            "ess": point.get("ess"), "level": level, "n_boot": n_boot}
+    bounds = value_bounds(data, gamma)
+    out["bounds"] = bounds
     for k, values in boots.items():
         lo, hi = percentile_interval(values, level)
-        out[k] = {"estimate": point[k], "ci_low": lo, "ci_high": hi}
+        out[k] = {"estimate": point[k], "ci_low": lo, "ci_high": hi,
+                  "why_unreliable": _unreliable(k, point[k], bounds, data, pi.shape[1])}
+    if "dr" in out and out["fqe"]["why_unreliable"] and not out["dr"]["why_unreliable"]:
+        # DR adds weighted residuals around FQE's Q-hat: with Q-hat diverged, its sum cancels huge terms
+        out["dr"]["why_unreliable"] = (f"its model term is the fitted-Q estimate, which diverged (DR gave "
+                                       f"{out['dr']['estimate']:.4g} by cancelling terms of {abs(out['fqe']['estimate']):.2g}): "
+                                       "log more episodes")
     return out

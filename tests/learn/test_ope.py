@@ -87,3 +87,34 @@ def test_a_dataset_without_propensities_gets_fqe_only_and_says_why():
     assert "propensit" in res["why_no_is"]
     with pytest.raises(StoreError, match="propensities"):
         data.require_propensities("per-decision WIS")
+
+
+def test_value_bounds_are_the_longest_episode_times_the_logged_reward_range():
+    from simlab.learn.ope import value_bounds
+
+    data = simulate(20, np.random.default_rng(3))  # every episode has H = 4 decisions
+    lo, hi = value_bounds(data, gamma=0.5)
+    horizon = 1 + 0.5 + 0.25 + 0.125
+    assert lo == pytest.approx(min(0.0, horizon * data.rewards.min()))
+    assert hi == pytest.approx(max(0.0, horizon * data.rewards.max()))
+    res = evaluate_offline(simulate(3000, np.random.default_rng(0)), target, n_boot=5)
+    assert all(res[k]["why_unreliable"] is None for k in ("pdwis", "dr", "fqe"))  # a sound fit is not flagged
+
+
+def test_a_diverging_fitted_q_is_flagged_with_why_not_reported_as_a_value():
+    # one feature x: the first decision (x = 1) leads to x = 4, never logged as a state, the second (x = 2)
+    # ends with reward 1. A linear Q(x) = a x + b then iterates (a, b) -> (1 - 4a - b, 8a + 2b - 1), whose
+    # matrix has eigenvalue -2: FQE diverges, although every return here is exactly 1.
+    n = 10
+    obs = np.tile([[1.0], [2.0]], (n, 1)).astype(np.float32)
+    nxt = np.tile([[4.0], [0.0]], (n, 1)).astype(np.float32)
+    done = np.tile([False, True], n)
+    rewards = np.tile([0.0, 1.0], n)
+    data = dataset_from_arrays(obs, np.zeros(2 * n, dtype=int), rewards, nxt, done, ("x", "y"), np.full(2 * n, 0.5))
+    always_x = lambda o: np.tile([1.0, 0.0], (len(o), 1))  # noqa: E731
+    res = evaluate_offline(data, always_x, n_boot=5)
+    assert res["bounds"] == (0.0, 2.0)
+    assert res["pdwis"]["estimate"] == pytest.approx(1.0) and res["pdwis"]["why_unreliable"] is None
+    assert abs(res["fqe"]["estimate"]) > 1e6
+    assert "diverged" in res["fqe"]["why_unreliable"] and "outside [0, 2]" in res["fqe"]["why_unreliable"]
+    assert "fitted-Q" in res["dr"]["why_unreliable"]
