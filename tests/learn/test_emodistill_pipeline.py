@@ -31,9 +31,14 @@ def test_emodistill_runs_end_to_end_and_reports_headline_ope_and_transfer(tmp_pa
     for lead in LEADS:
         assert lead in headline, lead
     ope = report.split("## Off-policy")[1].split("## Transfer")[0]
-    for estimator in ("per-decision WIS", "doubly robust", "fitted-Q evaluation", "online, held-out"):
+    value = r"-?\d+\.\d{3} \[-?\d+\.\d{3}, -?\d+\.\d{3}\]"  # estimate [low, high]
+    for estimator in ("per-decision WIS", "online, held-out"):
         row = next(line for line in ope.splitlines() if estimator in line)
-        assert re.search(r"-?\d+\.\d{3} \[-?\d+\.\d{3}, -?\d+\.\d{3}\]", row), row  # estimate [low, high]
+        assert re.search(value, row), row
+    # on 8 logged episodes the linear FQE may diverge: then it, and DR built on it, say why instead of a value
+    for estimator in ("doubly robust", "fitted-Q evaluation"):
+        row = next(line for line in ope.splitlines() if estimator in line)
+        assert re.search(value, row) or re.search(r"not reliable: \S+ lies outside \[.+\]", row), row
     transfer = report.split("## Transfer")[1].split("## How")[0]
     assert sum(1 for line in transfer.splitlines() if line.startswith("| ") and "[" in line) == 2
     assert "--iql-steps 200" in report
